@@ -217,11 +217,10 @@ def parse_pciconf(text):
             except (PciconfParseError, ValueError) as exc:
                 raise PciconfParseError('line %d %r: %s' % (number, line, exc))
             continue
-        detail = _DETAIL_LINE.match(line)
-        if detail and devices and detail.group('key') in _DETAIL_KEYS:
-            devices[-1][_DETAIL_KEYS[detail.group('key')]] = _unquote(detail.group('value'))
-            continue
-        if detail and devices:
+        if devices and line[0].isspace():
+            detail = _DETAIL_LINE.match(line)
+            if detail and detail.group('key') in _DETAIL_KEYS:
+                devices[-1][_DETAIL_KEYS[detail.group('key')]] = _unquote(detail.group('value'))
             # Other indented lines (-b bars, -c capabilities, -e errors) belong
             # to the device above and carry nothing we report.
             continue

@@ -18,7 +18,7 @@ description:
     and whether ppt(4) already holds them for pass-through.
   - Reads both the FreeBSD 13+ output and the FreeBSD 12.x output (C(card=)/C(chip=) words).
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
   - wifibox.bhyve.attributes.INFO_MODULE

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
@@ -41,12 +42,14 @@ def collection_files():
 
 
 def copy_collection():
-    """Copy the collection to .cache/sanity/ansible_collections/wifibox/bhyve.
+    """Copy the collection to TMPDIR/wifibox-bhyve-sanity/ansible_collections/wifibox/bhyve.
 
     ansible-test only runs from a directory whose path ends in
     ansible_collections/NAMESPACE/NAME, and the repository root is not one.
+    The copy must sit outside this git work tree: inside it, ansible-test asks
+    git which files exist and git ignores .cache/, so every target is skipped.
     """
-    dest = os.path.join(ROOT, '.cache', 'sanity', 'ansible_collections', 'wifibox', 'bhyve')
+    dest = os.path.join(tempfile.gettempdir(), 'wifibox-bhyve-sanity', 'ansible_collections', 'wifibox', 'bhyve')
     if os.path.isdir(dest):
         shutil.rmtree(dest)
     for name in collection_files():

@@ -19,7 +19,7 @@ def test_ansible_doc_renders(module):
     fqcn = 'wifibox.bhyve.' + module
     text = subprocess.run(
         [tool('ansible-doc'), '-t', 'module', fqcn],
-        cwd=ROOT, env=tool_env(), capture_output=True, text=True,
+        cwd=ROOT, env=tool_env(), capture_output=True, text=True, check=False,
     )
     assert text.returncode == 0, text.stderr
     assert 'EXAMPLES:' in text.stdout and 'RETURN VALUES:' in text.stdout
