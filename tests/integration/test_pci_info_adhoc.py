@@ -24,9 +24,9 @@ def run_adhoc(tmp_path, script, module_args=''):
         argv += ['-a', module_args]
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     # The ad-hoc output is "localhost | SUCCESS => {json}" (or "FAILED! =>").
-    match = re.search(r'^localhost \| [A-Z!]+ => ', proc.stdout, re.MULTILINE)
+    match = re.search(r'^localhost \| (?P<status>[A-Z]+)!? => ', proc.stdout, re.MULTILINE)
     assert match, proc.stdout + proc.stderr
-    return proc.returncode, json.loads(proc.stdout[match.end():])
+    return proc.returncode, match.group('status'), json.loads(proc.stdout[match.end():])
 
 
 @pytest.mark.parametrize('capture, name, pptdev, driver', [
@@ -36,21 +36,21 @@ def run_adhoc(tmp_path, script, module_args=''):
     ('macbook-bcm4350.txt', 'none1', '2/0/0', None),
 ])
 def test_adhoc_finds_the_card(tmp_path, capture, name, pptdev, driver):
-    rc, result = run_adhoc(tmp_path, 'cat %s\n' % os.path.join(CAPTURES, capture))
-    assert rc == 0, result
+    rc, status, result = run_adhoc(tmp_path, 'cat %s\n' % os.path.join(CAPTURES, capture))
+    assert (rc, status) == (0, 'SUCCESS'), result
     card = result['wireless'][0]
     assert (card['name'], card['pptdev'], card['driver']) == (name, pptdev, driver)
     assert card['held_by_ppt'] is (driver == 'ppt')
 
 
 def test_adhoc_selector(tmp_path):
-    rc, result = run_adhoc(tmp_path, 'cat %s\n' % os.path.join(CAPTURES, 'amd-two-cards.txt'), 'selector=pci0:3:0:0')
-    assert rc == 0, result
+    rc, status, result = run_adhoc(tmp_path, 'cat %s\n' % os.path.join(CAPTURES, 'amd-two-cards.txt'), 'selector=pci0:3:0:0')
+    assert (rc, status) == (0, 'SUCCESS'), result
     assert [device['name'] for device in result['devices']] == ['iwlwifi0']
 
 
 def test_adhoc_failing_pciconf(tmp_path):
-    rc, result = run_adhoc(tmp_path, 'echo "pciconf: /dev/pci: Permission denied" >&2\nexit 1\n')
-    assert rc != 0
-    assert result['failed'] is True
+    rc, status, result = run_adhoc(tmp_path, 'echo "pciconf: /dev/pci: Permission denied" >&2\nexit 1\n')
+    assert (rc, status) == (2, 'FAILED')
+    assert result['rc'] == 1
     assert 'exited with status 1' in result['msg'] and 'Permission denied' in result['msg']
