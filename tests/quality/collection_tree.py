@@ -1,5 +1,6 @@
 """Helpers for the quality gates: where the tools are and a copy of the collection."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -42,14 +43,16 @@ def collection_files():
 
 
 def copy_collection():
-    """Copy the collection to TMPDIR/wifibox-bhyve-sanity/ansible_collections/wifibox/bhyve.
+    """Copy the collection to TMPDIR/wifibox-bhyve-sanity-TAG/ansible_collections/wifibox/bhyve.
 
     ansible-test only runs from a directory whose path ends in
     ansible_collections/NAMESPACE/NAME, and the repository root is not one.
     The copy must sit outside this git work tree: inside it, ansible-test asks
     git which files exist and git ignores .cache/, so every target is skipped.
     """
-    dest = os.path.join(tempfile.gettempdir(), 'wifibox-bhyve-sanity', 'ansible_collections', 'wifibox', 'bhyve')
+    # One copy per clone, so two clones can run their gates at the same time.
+    tag = hashlib.sha1(ROOT.encode()).hexdigest()[:10]
+    dest = os.path.join(tempfile.gettempdir(), 'wifibox-bhyve-sanity-' + tag, 'ansible_collections', 'wifibox', 'bhyve')
     if os.path.isdir(dest):
         shutil.rmtree(dest)
     for name in collection_files():
