@@ -177,6 +177,25 @@ def test_other_indented_lines_are_ignored_and_strangers_reported():
     assert devices[0]['vendor'] == 'Intel Corporation'
 
 
+def test_capability_lines_of_lvc_are_skipped():
+    # pciconf -lvc adds "cap"/"ecap" lines and deeper continuation lines (spaces or tabs).
+    text = ("isab0@pci0:0:31:0:\tclass=0x060100 rev=0x05 hdr=0x00 vendor=0x8086 device=0x8c4b subvendor=0x8086 subdevice=0x7270\n"
+            "    vendor     = 'Intel Corporation'\n"
+            "    cap 09[e0] = vendor (length 12) Intel cap 1 version 0\n"
+            "\t\t features: AMT, 4 PCI-e x1 slots\n"
+            "none1@pci0:3:0:0:\tclass=0x028000 rev=0x01 hdr=0x00 vendor=0x14e4 device=0x43ba subvendor=0x106b subdevice=0x0152\n"
+            "    device     = 'BCM43602 802.11ac Wireless LAN SoC'\n"
+            "    cap 10[ac] = PCI-Express 2 endpoint max data 128(256) RO NS\n"
+            "                 max read 1024\n"
+            "    ecap 0001[100] = AER 1 0 fatal 0 non-fatal 1 corrected\n"
+            "    class      = network\n")
+    devices, unparsed = parse_pciconf(text)
+    assert unparsed == []
+    assert [device['name'] for device in devices] == ['isab0', 'none1']
+    assert devices[0]['vendor'] == 'Intel Corporation' and devices[0]['device'] is None
+    assert (devices[1]['device'], devices[1]['class_name']) == ('BCM43602 802.11ac Wireless LAN SoC', 'network')
+
+
 def test_broken_device_line_is_an_error_naming_the_line():
     text = 'iwm0@pci0:3:0:0:\tclass=0x028000 rev=0x78 hdr=0x00 vendor=0x8086\n'
     with pytest.raises(PciconfParseError, match=r'line 1 .*missing device, subdevice, subvendor'):
