@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Read a configuration file, edit it with conffile, write it back atomically.
+
+Every check that can fail happens before anything is written, so a failed run
+leaves the file byte-identical; the write is a temporary file in the module's
+tmpdir moved over the target (module.atomic_move).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import ConfFile, ConfSyntaxError
+
+
+class FileEditError(Exception):
+    """A file that cannot be read, parsed or written; the message names the fix."""
+
+
+class EditedFile(object):
+    """One file being edited: its text before, its ConfFile, and how to save it."""
+
+    def __init__(self, path, dialect):
+        self.path = path
+        self.dialect = dialect
+        self.exists = os.path.exists(path)
+        self.before = self._read()
+        try:
+            self.conf = ConfFile(self.before, dialect)
+        except ConfSyntaxError as exc:
+            raise FileEditError(
+                'cannot edit %s safely: %s. Fix that line by hand (the %s file must hold only comments and '
+                'name="value" lines), then run again; the file was not changed' % (path, exc, dialect.describe)
+            )
+
+    def _read(self):
+        if not self.exists:
+            return ''
+        if os.path.isdir(self.path):
+            raise FileEditError('%s is a directory; give the path of a file in it' % self.path)
+        try:
+            with open(to_bytes(self.path), 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as exc:
+            raise FileEditError('cannot read %s: %s; check its permissions' % (self.path, to_native(exc)))
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise FileEditError('%s is not UTF-8 text (%s); fix or remove the offending bytes first' % (self.path, exc))
+
+    @property
+    def after(self):
+        return self.conf.render()
+
+    @property
+    def changed(self):
+        return self.after != self.before
+
+    def check_writable(self):
+        """Raise FileEditError when the file could not be written (before any write)."""
+        parent = os.path.dirname(os.path.abspath(self.path)) or '/'
+        if not os.path.isdir(parent):
+            raise FileEditError(
+                'the directory %s of %s does not exist; create it first (for example with ansible.builtin.file '
+                'state=directory) or choose another path' % (parent, self.path)
+            )
+        target = os.path.realpath(self.path)
+        if not os.access(os.path.dirname(target), os.W_OK | os.X_OK) or (self.exists and not os.access(target, os.W_OK)):
+            raise FileEditError(
+                'cannot write %s: its directory %s is read-only (read-only file system or permissions); '
+                'remount it read-write or run with become: true' % (self.path, os.path.dirname(target))
+            )
+
+    def diff(self):
+        return dict(
+            before=self.before,
+            after=self.after,
+            before_header='%s (content)' % self.path if self.exists else '%s (absent)' % self.path,
+            after_header='%s (content)' % self.path,
+        )
+
+    def save(self, module, backup=False):
+        """Write the new text atomically; returns the backup file name or None."""
+        backup_file = None
+        target = os.path.realpath(self.path)
+        if backup and self.exists:
+            backup_file = module.backup_local(target)
+        tmp = os.path.join(module.tmpdir, '.%s.wifibox-tmp' % os.path.basename(target))
+        with open(to_bytes(tmp), 'wb') as handle:
+            handle.write(to_bytes(self.after))
+        module.atomic_move(tmp, target, unsafe_writes=module.params.get('unsafe_writes', False))
+        return backup_file
+
+
+def apply_edits(module, files, backup=False):
+    """Check and save every changed EditedFile (unless in check mode).
+
+    Returns (changed, diffs, backup_files).  All files are checked for
+    writability before the first one is written.
+    """
+    changed_files = [edited for edited in files if edited.changed]
+    diffs = [edited.diff() for edited in changed_files]
+    backups = {}
+    if not changed_files:
+        return False, diffs, backups
+    # Also in check mode: a run that would fail must not report success.
+    for edited in changed_files:
+        edited.check_writable()
+    if module.check_mode:
+        return True, diffs, backups
+    for edited in changed_files:
+        backup_file = edited.save(module, backup)
+        if backup_file:
+            backups[edited.path] = backup_file
+    return True, diffs, backups

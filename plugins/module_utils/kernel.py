@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Ask the running FreeBSD kernel: sysctl(8), kenv(1), kldstat(8) (FREEBSD.md sections 4, 7)."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import run_command
+
+# kldstat rows: "%2d %4d %18p %8zx %s" plus " (path)" with -v.
+_KLDSTAT_ROW = re.compile(
+    r'^\s*(?P<id>\d+)\s+(?P<refs>\d+)\s+(?P<address>0x[0-9a-fA-F]+)\s+(?P<size>[0-9a-fA-F]+)\s+(?P<name>\S+)'
+    r'(?:\s+\((?P<path>[^)]*)\))?\s*$'
+)
+# kldstat -m rows: "%3d %4d %s".
+_KLDSTAT_MODULE_ROW = re.compile(r'^\s*(?P<id>\d+)\s+(?P<refs>\d+)\s+(?P<name>\S+)\s*$')
+
+
+def parse_kldstat(text):
+    """Parse ``kldstat`` (or ``kldstat -n FILE``) output into a list of loaded files.
+
+    Each entry has ``id``, ``refs`` (how many references hold the file: 1 plus
+    one per file that depends on it), ``address``, ``size`` (int), ``name``
+    (``vmm.ko``), ``module`` (``vmm``) and ``path`` (with ``-v``, else None).
+    Header and "Contains modules" lines of ``-v`` are skipped.
+    """
+    files = []
+    for line in text.splitlines():
+        match = _KLDSTAT_ROW.match(line)
+        if not match:
+            continue
+        name = match.group('name')
+        files.append({
+            'id': int(match.group('id')),
+            'refs': int(match.group('refs')),
+            'address': match.group('address'),
+            'size': int(match.group('size'), 16),
+            'name': name,
+            'module': file_to_module(name),
+            'path': match.group('path'),
+        })
+    return files
+
+
+def file_to_module(name):
+    """``vmm.ko`` and ``/boot/kernel/vmm.ko`` give ``vmm``."""
+    base = name.rsplit('/', 1)[-1]
+    return base[:-3] if base.endswith('.ko') else base
+
+
+def read_sysctl(module, name):
+    """The value of sysctl ``name`` as a string, or None when the OID does not exist."""
+    rc, out, dummy = run_command(module, ['sysctl', '-n', name])
+    if rc != 0:
+        return None
+    return out.rstrip('\n')
+
+
+def read_sysctl_int(module, name):
+    value = read_sysctl(module, name)
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def read_kenv(module, name):
+    """The value of kernel environment variable ``name``, or None when it is not set."""
+    rc, out, dummy = run_command(module, ['kenv', '-q', name])
+    if rc != 0:
+        return None
+    return out.rstrip('\n')
+
+
+def file_loaded(module, name):
+    """The kldstat entry of the loaded file ``name`` (``vmm`` or ``vmm.ko``), or None."""
+    rc, out, dummy = run_command(module, ['kldstat', '-n', name])
+    if rc != 0:
+        return None
+    files = parse_kldstat(out)
+    return files[0] if files else None
+
+
+def module_present(module, name):
+    """True when kernel module ``name`` is loaded or compiled into the kernel (kldstat -q -m)."""
+    rc, dummy, dummy2 = run_command(module, ['kldstat', '-q', '-m', name])
+    return rc == 0
+
+
+def module_state(module, name):
+    """Where module ``name`` is: 'file' (a loaded .ko), 'kernel' (compiled in) or None.
+
+    Returns (state, kldstat entry or None).  A file name such as ``if_iwm`` may
+    hold modules with other names (``iwm``), and ``if_tap`` is compiled into
+    GENERIC on 13+, so both the file and the module name are asked.
+    """
+    entry = file_loaded(module, name)
+    if entry is not None:
+        return 'file', entry
+    if module_present(module, name):
+        return 'kernel', None
+    return None, None

@@ -1,0 +1,289 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_facts
+short_description: Gather what a FreeBSD host needs for a wifibox, with warnings about known problems
+version_added: 0.1.0
+description:
+  - Read-only preflight for the wifibox roles. Returns the fact C(wifibox_host) with the FreeBSD version, the CPU
+    vendor (which decides whether AMD-Vi must be enabled), the state of the IOMMU and of vmm(4), the devices ppt(4)
+    holds, free memory, and the Wi-Fi cards with their native driver and the kernel module devmatch(8) loads for it
+    (the name C(devmatch_blocklist) needs).
+  - Warns about what would stop pass-through (AMD-Vi not enabled, IOMMU not initialized, no Wi-Fi card) and about
+    cards users reported trouble with (no-MSI Broadcom cards, BCM43602 NVRAM, ath11k's MSI assumption, AX210
+    firmware), each with what to do.
+  - Commands that fail (for example C(sysctl hw.vmm.*) while vmm is not loaded) give V(null) values, not errors;
+    only C(pciconf -lv) must succeed.
+author:
+  - wifibox.bhyve developers
+extends_documentation_fragment:
+  - wifibox.bhyve.attributes
+  - wifibox.bhyve.attributes.INFO_MODULE
+options: {}
+notes:
+  - The native driver of a card that ppt(4) already holds is not known to the host any more; its C(native_driver)
+    and C(kernel_module) are V(null) then.
+seealso:
+  - module: wifibox.bhyve.pci_info
+  - module: wifibox.bhyve.loader_conf
+"""
+
+EXAMPLES = r"""
+- name: Look at the host before changing it
+  wifibox.bhyve.host_facts:
+
+- name: Enable AMD-Vi when the CPU is an AMD one
+  wifibox.bhyve.loader_conf:
+    tunables:
+      hw.vmm.amdvi.enable: 1
+  when: ansible_facts.wifibox_host.cpu.vendor == 'amd'
+
+- name: Keep the native driver of every Wi-Fi card away from it
+  wifibox.bhyve.rc_conf:
+    add:
+      devmatch_blocklist: "{{ ansible_facts.wifibox_host.wireless | map(attribute='kernel_module') | select | list }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The facts gathered.
+  returned: always
+  type: dict
+  contains:
+    wifibox_host:
+      description: What the host offers for a wifibox.
+      type: dict
+      contains:
+        freebsd:
+          description:
+            - C(userland) (C(freebsd-version -u)), C(kernel_installed) (C(-k)), C(kernel_running) (C(uname -r)),
+              C(osreldate) (C(kern.osreldate)) and C(major), the major version as a number.
+          type: dict
+          sample: {"userland": "14.1-RELEASE-p6", "kernel_installed": "14.1-RELEASE-p6", "kernel_running": "14.1-RELEASE-p5",
+                   "osreldate": 1401000, "major": 14}
+        cpu:
+          description: C(model) (C(hw.model)), C(vendor) (V(intel), V(amd) or V(null)) and C(origin) from dmesg.boot.
+          type: dict
+          sample: {"model": "AMD Ryzen 7 PRO 4750U with Radeon Graphics", "vendor": "amd", "origin": "AuthenticAMD"}
+        vmm:
+          description:
+            - C(loaded) (vmm(4) loaded or compiled in), C(ppt_devices) (C(hw.vmm.ppt.devices), the number of devices
+              ppt(4) holds, V(null) without vmm) and C(pptdevs), the devices the kernel booted with in C(pptdevs),
+              C(pptdevs2) and C(pptdevs3).
+          type: dict
+          sample: {"loaded": true, "ppt_devices": 1, "pptdevs": ["3/0/0"]}
+        iommu:
+          description:
+            - C(kind) (V(vt-d) on Intel, V(amd-vi) on AMD), C(enabled) (C(hw.vmm.iommu.enable) or, on AMD,
+              C(hw.vmm.amdvi.enable), from sysctl while vmm is loaded, else from kenv), C(initialized)
+              (C(hw.vmm.iommu.initialized), V(null) without vmm) and C(amdvi_count).
+          type: dict
+          sample: {"kind": "amd-vi", "enabled": true, "initialized": true, "amdvi_count": 1}
+        memory:
+          description: C(physical) (C(hw.physmem)), C(free) and C(inactive) in bytes, V(null) when unknown.
+          type: dict
+          sample: {"physical": 17014808576, "free": 9876543488, "inactive": 2147483648}
+        wireless:
+          description:
+            - The Wi-Fi cards, as M(wifibox.bhyve.pci_info) returns them, plus C(native_driver) (the driver holding the
+              card now unless it is ppt or none), C(kernel_module) (the module file devmatch loads for that driver,
+              such as V(if_iwm)) and C(problems) (known trouble under pass-through, with the fix).
+          type: list
+          elements: dict
+          sample:
+            - name: iwm0
+              selector: pci0:3:0:0
+              pptdev: 3/0/0
+              vendor_id: '0x8086'
+              device_id: '0x24fd'
+              device: Wireless 8265 / 8275
+              driver: iwm
+              held_by_ppt: false
+              native_driver: iwm
+              kernel_module: if_iwm
+              problems: []
+        warnings:
+          description: The warnings this module printed, so a role can show or assert on them.
+          type: list
+          elements: str
+          sample: []
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_checked, run_command
+from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import split_list
+from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import DMESG_BOOT, PPTDEVS_VARIABLES, VMM_MODULE
+from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import (
+    module_present,
+    read_kenv,
+    read_sysctl,
+    read_sysctl_int,
+)
+from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import PciconfParseError, parse_pciconf
+from ansible_collections.wifibox.bhyve.plugins.module_utils.wifi import NOT_NATIVE, card_problems, kernel_module
+
+_ORIGIN = re.compile(r'Origin\s*=\s*"(?P<origin>[^"]+)"')
+_ORIGINS = {'GenuineIntel': 'intel', 'AuthenticAMD': 'amd'}
+
+
+def first_line(module, argv):
+    try:
+        rc, out, dummy = run_command(module, argv)
+    except CommandError:
+        return None
+    return out.strip().splitlines()[0] if rc == 0 and out.strip() else None
+
+
+def as_flag(value):
+    try:
+        return int(value) != 0 if value is not None else None
+    except ValueError:
+        return None
+
+
+def freebsd_version(module):
+    userland = first_line(module, ['freebsd-version', '-u'])
+    osreldate = read_sysctl_int(module, 'kern.osreldate')
+    running = first_line(module, ['uname', '-r'])
+    major = None
+    match = re.match(r'^(\d+)\.', userland or running or '')
+    if match:
+        major = int(match.group(1))
+    elif osreldate:
+        major = osreldate // 100000
+    return dict(
+        userland=userland,
+        kernel_installed=first_line(module, ['freebsd-version', '-k']),
+        kernel_running=running,
+        osreldate=osreldate,
+        major=major,
+    )
+
+
+def cpu(module):
+    model = read_sysctl(module, 'hw.model')
+    origin = None
+    try:
+        with open(DMESG_BOOT) as handle:
+            match = _ORIGIN.search(handle.read())
+        origin = match.group('origin') if match else None
+    except (IOError, OSError, UnicodeDecodeError):
+        pass
+    vendor = _ORIGINS.get(origin)
+    if vendor is None and model:
+        if 'AMD' in model:
+            vendor = 'amd'
+        elif 'Intel' in model:
+            vendor = 'intel'
+    return dict(model=model.strip() if model else None, vendor=vendor, origin=origin)
+
+
+def vmm(module):
+    loaded = module_present(module, VMM_MODULE)
+    booted = [entry for var in PPTDEVS_VARIABLES for entry in split_list(read_kenv(module, var))]
+    return dict(
+        loaded=loaded,
+        ppt_devices=read_sysctl_int(module, 'hw.vmm.ppt.devices') if loaded else None,
+        pptdevs=booted,
+    )
+
+
+def iommu(module, vendor, vmm_loaded):
+    def tunable(name):
+        # The sysctl exists only while vmm is loaded; before that the loader's kenv tells what it will use.
+        return read_sysctl(module, name) if vmm_loaded else read_kenv(module, name)
+
+    if vendor == 'amd':
+        enabled = as_flag(tunable('hw.vmm.amdvi.enable'))
+        if enabled is None:
+            enabled = as_flag(read_kenv(module, 'hw.vmm.amdvi_enable'))
+        kind = 'amd-vi'
+    else:
+        enabled = as_flag(tunable('hw.vmm.iommu.enable'))
+        if enabled is None:
+            enabled = True  # RDTUN default 1 on Intel
+        kind = 'vt-d' if vendor == 'intel' else None
+    return dict(
+        kind=kind,
+        enabled=enabled,
+        initialized=as_flag(read_sysctl(module, 'hw.vmm.iommu.initialized')) if vmm_loaded else None,
+        amdvi_count=read_sysctl_int(module, 'hw.vmm.amdvi.count') if vmm_loaded and vendor == 'amd' else None,
+    )
+
+
+def memory(module):
+    pagesize = read_sysctl_int(module, 'hw.pagesize')
+
+    def pages(name):
+        count = read_sysctl_int(module, name)
+        return count * pagesize if count is not None and pagesize else None
+
+    return dict(
+        physical=read_sysctl_int(module, 'hw.physmem'),
+        free=pages('vm.stats.vm.v_free_count'),
+        inactive=pages('vm.stats.vm.v_inactive_count'),
+    )
+
+
+def wireless(module):
+    output = run_checked(module, ['pciconf', '-lv'])
+    try:
+        devices, dummy = parse_pciconf(output)
+    except PciconfParseError as exc:
+        module.fail_json(msg='Cannot read the output of pciconf -lv: %s' % exc, stdout=output)
+    cards = []
+    for device in devices:
+        if not device['wireless']:
+            continue
+        card = dict(device)
+        native = device['driver'] if device['driver'] not in NOT_NATIVE else None
+        card.update(native_driver=native, kernel_module=kernel_module(native), problems=card_problems(device))
+        cards.append(card)
+    return cards
+
+
+def warnings_for(facts):
+    found = []
+    cpu_facts, io, vm = facts['cpu'], facts['iommu'], facts['vmm']
+    if cpu_facts['vendor'] == 'amd' and not io['enabled']:
+        found.append('AMD CPU without hw.vmm.amdvi.enable=1: PCI pass-through will fail. Set it in /boot/loader.conf '
+                     '(wifibox.bhyve.loader_conf with tunables: {hw.vmm.amdvi.enable: 1}) and reboot.')
+    if vm['loaded'] and io['initialized'] is False:
+        found.append('vmm is loaded but the IOMMU is not initialized (hw.vmm.iommu.initialized=0): enable VT-d or '
+                     'AMD-Vi (IOMMU) in the firmware setup, and on AMD set hw.vmm.amdvi.enable=1, then reboot.')
+    if not facts['wireless']:
+        found.append('No Wi-Fi card found in pciconf -lv: the wifibox needs a PCI(e) card (USB cards cannot be '
+                     'passed through); check that the card is enabled in the firmware setup.')
+    for card in facts['wireless']:
+        found.extend(card['problems'])
+    return found
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
+    try:
+        facts = dict(freebsd=freebsd_version(module), cpu=None)
+        facts['cpu'] = cpu(module)
+        facts['vmm'] = vmm(module)
+        facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'])
+        facts['memory'] = memory(module)
+        facts['wireless'] = wireless(module)
+    except CommandError as exc:
+        module.fail_json(**exc.result())
+    facts['warnings'] = warnings_for(facts)
+    for text in facts['warnings']:
+        module.warn(text)
+    module.exit_json(changed=False, ansible_facts=dict(wifibox_host=facts))
+
+
+if __name__ == '__main__':
+    main()
