@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Filters of the wifibox_guest role: quoting for wpa_supplicant and UCI, address
+arithmetic, validation of the role's settings and secret masking.
+
+The documentation of each filter is in the YAML file of the same name beside this one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+
+from ansible.errors import AnsibleFilterError
+
+FLAVOURS = ('wifibox_alpine', 'ifupdown', 'openwrt')
+MODES = ('nat', 'routed', 'bridged')
+IPV6_MODES = ('nat66', 'routed', 'off')
+SECURITIES = ('wpa2_psk', 'wpa3_sae', 'wpa2_wpa3', 'open', 'wpa2_eap')
+EAP_METHODS = ('peap', 'ttls', 'tls')
+# Flavours whose guest can bridge wlan0 (4addr) and eth0 at layer 2.
+BRIDGED_FLAVOURS = ('ifupdown', 'openwrt')
+
+_HEX64 = re.compile(r'^[0-9a-fA-F]{64}$')
+_BSSID = re.compile(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')
+_HOSTNAME = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
+_COUNTRY = re.compile(r'^[A-Z]{2}$')
+_MASK = '********'
+# wpa_supplicant.conf keys and UCI options whose values are secrets.
+_WPA_SECRET = re.compile(
+    r'^(\s*(?:psk|sae_password|password|private_key_passwd|private_key2_passwd|wep_key[0-3])=).*$', re.M)
+_UCI_SECRET = re.compile(
+    r'^(\s*option\s+(?:key|key[1-4]|password|priv_key_pwd|sae_password|auth_secret)\s+).*$', re.M)
+
+
+def _text(value, name='value'):
+    if not isinstance(value, str):
+        raise AnsibleFilterError('%s must be a string, got %s' % (name, type(value).__name__))
+    return str(value)
+
+
+def _wpa_plain_ok(text):
+    """True if TEXT can be written in double quotes in wpa_supplicant.conf."""
+    return all(32 <= ord(ch) <= 126 for ch in text) and '"' not in text and '\\' not in text
+
+
+def wpa_ssid(ssid):
+    """The value of an ssid= line: "name" when that is safe, else the hex form of the UTF-8 bytes."""
+    ssid = _text(ssid, 'ssid')
+    if ssid and _wpa_plain_ok(ssid) and ssid == ssid.strip():
+        return '"%s"' % ssid
+    return ssid.encode('utf-8').hex()
+
+
+def wpa_passphrase(psk):
+    """The value of a psk= line: 64 hex digits as they are (a raw PSK), else the passphrase in quotes.
+
+    wpa_supplicant takes a quoted value up to the last double quote on the line,
+    so every printable ASCII character (the only ones a passphrase may have) is safe.
+    """
+    psk = _text(psk, 'psk')
+    if _HEX64.match(psk):
+        return psk.lower()
+    return '"%s"' % psk
+
+
+def uci_quote(value):
+    """VALUE in single quotes as OpenWrt's uci(1) writes it ('it'\\''s')."""
+    if isinstance(value, bool):
+        value = '1' if value else '0'
+    return "'%s'" % str(value).replace("'", "'\\''")
+
+
+def guest_ipinfo(cidr):
+    """Facts about an interface address in ADDRESS/PREFIX form."""
+    try:
+        iface = ipaddress.ip_interface(_text(cidr, 'address'))
+    except ValueError as exc:
+        raise AnsibleFilterError('not an address/prefix: %s' % exc) from exc
+    net = iface.network
+    return {
+        'address': str(iface.ip),
+        'prefix': net.prefixlen,
+        'cidr': '%s/%d' % (iface.ip, net.prefixlen),
+        'netmask': str(net.netmask),
+        'network': str(net.network_address),
+        'network_cidr': str(net),
+        'broadcast': str(net.broadcast_address),
+        'version': iface.version,
+        'offset': int(iface.ip) - int(net.network_address),
+    }
+
+
+def guest_mask_secrets(text):
+    """TEXT with the values of secret lines (wpa_supplicant.conf, UCI) replaced by asterisks."""
+    text = _text(text, 'text')
+    text = _WPA_SECRET.sub(lambda m: m.group(1) + _MASK, text)
+    return _UCI_SECRET.sub(lambda m: m.group(1) + "'" + _MASK + "'", text)
+
+
+def guest_masked_diff(before, after, path='file'):
+    """A unified diff of BEFORE and AFTER with their secrets masked."""
+    old = guest_mask_secrets(before or '').splitlines(True)
+    new = guest_mask_secrets(after or '').splitlines(True)
+    return ''.join(difflib.unified_diff(old, new, 'before: %s' % path, 'after: %s' % path))
+
+
+class _Checker:
+    """Collects error messages about the role's settings; no message contains a secret."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.errors = []
+
+    def err(self, var, msg):
+        self.errors.append('%s: %s' % (var, msg))
+
+    def ipv4_iface(self, var, value, need=True):
+        if value in (None, ''):
+            if need:
+                self.err(var, 'is required (ADDRESS/PREFIX, for example 192.168.1.50/24)')
+            return None
+        try:
+            iface = ipaddress.ip_interface(str(value))
+        except ValueError:
+            self.err(var, "'%s' is not an IPv4 address/prefix such as 10.0.0.1/24" % value)
+            return None
+        if iface.version != 4 or '/' not in str(value):
+            self.err(var, "'%s' must be an IPv4 address with a prefix length, such as 10.0.0.1/24" % value)
+            return None
+        if not 8 <= iface.network.prefixlen <= 30:
+            self.err(var, 'prefix /%d is out of range: use /8 to /30' % iface.network.prefixlen)
+            return None
+        if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
+            self.err(var, "'%s' is the network or broadcast address of its subnet; pick a host address" % value)
+            return None
+        return iface
+
+    def ipv6_iface(self, var, value, need=True, slaac=False):
+        if value in (None, ''):
+            if need:
+                self.err(var, 'is required (ADDRESS/PREFIX, for example fd00::ffff/64)')
+            return None
+        try:
+            iface = ipaddress.ip_interface(str(value))
+        except ValueError:
+            self.err(var, "'%s' is not an IPv6 address/prefix such as fd00::ffff/64" % value)
+            return None
+        if iface.version != 6 or '/' not in str(value):
+            self.err(var, "'%s' must be an IPv6 address with a prefix length, such as fd00::ffff/64" % value)
+            return None
+        if slaac and iface.network.prefixlen != 64:
+            self.err(var, 'the LAN prefix must be a /64 for the host to autoconfigure from router advertisements')
+            return None
+        return iface
+
+    def ip(self, var, value, version=None):
+        try:
+            addr = ipaddress.ip_address(str(value))
+        except ValueError:
+            self.err(var, "'%s' is not an IP address" % value)
+            return None
+        if version and addr.version != version:
+            self.err(var, "'%s' is not an IPv%d address" % (value, version))
+            return None
+        return addr
+
+    def run(self):
+        cfg = self.cfg
+        flavour = cfg.get('flavour')
+        mode = cfg.get('mode')
+        ipv6 = cfg.get('ipv6')
+        if flavour not in FLAVOURS:
+            self.err('wifibox_guest_flavour', "unknown flavour '%s'; use one of %s" % (flavour, ', '.join(FLAVOURS)))
+        if mode not in MODES:
+            self.err('wifibox_guest_mode', "unknown mode '%s'; use one of %s" % (mode, ', '.join(MODES)))
+        if ipv6 not in IPV6_MODES:
+            self.err('wifibox_guest_ipv6', "unknown IPv6 mode '%s'; use one of %s" % (ipv6, ', '.join(IPV6_MODES)))
+        if mode == 'bridged' and flavour in FLAVOURS and flavour not in BRIDGED_FLAVOURS:
+            self.err('wifibox_guest_mode', "bridged mode is not possible with flavour '%s' (its guest image always "
+                     "routes eth0 and serves DHCP on it); use nat or routed, or flavour %s"
+                     % (flavour, ' or '.join(BRIDGED_FLAVOURS)))
+        hostname = cfg.get('hostname')
+        if not isinstance(hostname, str) or not _HOSTNAME.match(hostname):
+            self.err('wifibox_guest_hostname', "'%s' is not a valid host name (letters, digits and '-', at most 63)"
+                     % (hostname,))
+        country = cfg.get('country') or ''
+        if country and not _COUNTRY.match(str(country)):
+            self.err('wifibox_guest_country', "'%s' is not an ISO 3166-1 alpha-2 code such as DE or US" % country)
+        self.networks(cfg.get('networks') or [], flavour)
+        if mode in ('nat', 'routed'):
+            lan = self.lan(cfg, mode)
+            self.upstream(cfg, mode, lan)
+            if ipv6 in ('nat66', 'routed'):
+                self.ipv6(cfg, ipv6)
+            self.forwards(cfg.get('port_forwards') or [], lan)
+        elif mode == 'bridged':
+            if cfg.get('port_forwards'):
+                self.err('wifibox_guest_port_forwards', 'port forwards need mode nat or routed; in bridged mode '
+                         'the host is on the upstream network itself')
+            self.upstream(cfg, mode, None)
+        for i, port in enumerate(cfg.get('uds_ports') or []):
+            if not isinstance(port, int) or not 1 <= port <= 65535:
+                self.err('wifibox_guest_uds_sockets[%d].port' % i, "'%s' is not a TCP port (1-65535)" % (port,))
+        return self.errors
+
+    def networks(self, networks, flavour):
+        if not isinstance(networks, list):
+            self.err('wifibox_guest_networks', 'must be a list of networks')
+            return
+        sources = {}
+        for i, net in enumerate(networks):
+            var = 'wifibox_guest_networks[%d]' % i
+            if not isinstance(net, dict):
+                self.err(var, 'must be a dictionary with at least ssid and security')
+                continue
+            ssid = net.get('ssid')
+            if not isinstance(ssid, str) or not ssid:
+                self.err(var + '.ssid', 'is required and must be a non-empty string')
+            else:
+                size = len(ssid.encode('utf-8'))
+                if size > 32:
+                    self.err(var + '.ssid', 'is %d bytes long in UTF-8; an SSID has 1 to 32 bytes' % size)
+                if flavour == 'openwrt' and any(ord(ch) < 32 or ord(ch) == 127 for ch in ssid):
+                    self.err(var + '.ssid', 'contains control characters, which UCI cannot hold; use flavour '
+                             'wifibox_alpine or ifupdown for this network')
+            security = net.get('security', 'wpa2_psk')
+            if security not in SECURITIES:
+                self.err(var + '.security', "unknown security '%s'; use one of %s" % (security, ', '.join(SECURITIES)))
+            psk = net.get('psk')
+            if security in ('wpa2_psk', 'wpa3_sae', 'wpa2_wpa3'):
+                self.psk(var + '.psk', psk, security)
+            elif psk not in (None, ''):
+                self.err(var + '.psk', "is set but security is '%s'; remove it or choose a PSK security" % security)
+            if security == 'wpa2_eap':
+                self.eap(var, net, sources)
+            bssid = net.get('bssid')
+            if bssid not in (None, '') and not _BSSID.match(str(bssid)):
+                self.err(var + '.bssid', "'%s' is not a MAC address such as 02:11:22:33:44:55" % bssid)
+            prio = net.get('priority', 0)
+            if not isinstance(prio, int) or isinstance(prio, bool) or prio < 0:
+                self.err(var + '.priority', "'%s' must be an integer >= 0" % (prio,))
+            for j, freq in enumerate(net.get('frequencies') or []):
+                if not isinstance(freq, int) or isinstance(freq, bool) or not 2400 <= freq <= 7125:
+                    self.err('%s.frequencies[%d]' % (var, j), "'%s' is not a Wi-Fi channel frequency in MHz "
+                             "(2412-7115)" % (freq,))
+
+    def psk(self, var, psk, security):
+        if not isinstance(psk, str) or psk == '':
+            self.err(var, "is required for security '%s'" % security)
+            return
+        if _HEX64.match(psk):
+            if security != 'wpa2_psk':
+                self.err(var, "a 64-hex-digit raw PSK cannot be used with '%s' (SAE needs the passphrase)"
+                         % security)
+            return
+        if not 8 <= len(psk) <= 63:
+            self.err(var, 'must be 8 to 63 printable ASCII characters or 64 hex digits; it has %d characters'
+                     % len(psk))
+        elif not all(32 <= ord(ch) <= 126 for ch in psk):
+            self.err(var, 'must contain only printable ASCII characters (space to ~)')
+
+    def eap(self, var, net, sources):
+        method = net.get('eap')
+        if method not in EAP_METHODS:
+            self.err(var + '.eap', "'%s' is not a supported EAP method; use one of %s"
+                     % (method, ', '.join(EAP_METHODS)))
+        if not net.get('identity'):
+            self.err(var + '.identity', 'is required for wpa2_eap')
+        if method in ('peap', 'ttls') and not net.get('password'):
+            self.err(var + '.password', 'is required for EAP method %s' % method)
+        if method == 'tls':
+            for key in ('client_cert', 'private_key'):
+                if not net.get(key):
+                    self.err('%s.%s' % (var, key), 'is required for EAP method tls')
+        for key in ('ca_cert', 'client_cert', 'private_key'):
+            path = net.get(key)
+            if not path:
+                continue
+            if not isinstance(path, str) or not os.path.isfile(path):
+                self.err('%s.%s' % (var, key), "file '%s' does not exist on the controller" % (path,))
+                continue
+            base = os.path.basename(path)
+            other = sources.setdefault(base, os.path.realpath(path))
+            if other != os.path.realpath(path):
+                self.err('%s.%s' % (var, key), "another network uses a different file named '%s'; the guest "
+                         "keeps them in one directory, so rename one" % base)
+
+    def lan(self, cfg, mode):
+        lan = self.ipv4_iface('wifibox_guest_lan_address', cfg.get('lan_address'))
+        if lan is None:
+            return None
+        net = lan.network
+        start = self.ip('wifibox_guest_dhcp_range_start', cfg.get('dhcp_start'), 4)
+        end = self.ip('wifibox_guest_dhcp_range_end', cfg.get('dhcp_end'), 4)
+        if start is not None and end is not None:
+            bad = False
+            for var, addr in (('wifibox_guest_dhcp_range_start', start), ('wifibox_guest_dhcp_range_end', end)):
+                if addr not in net or addr in (net.network_address, net.broadcast_address):
+                    self.err(var, '%s is not a host address inside the guest LAN %s' % (addr, net))
+                    bad = True
+            if not bad and start > end:
+                self.err('wifibox_guest_dhcp_range_start', 'the range %s-%s is reversed: start must not be above end'
+                         % (start, end))
+            elif not bad and start <= lan.ip <= end:
+                self.err('wifibox_guest_dhcp_range_start', "the DHCP range %s-%s contains the guest's own address "
+                         "%s; move the range or wifibox_guest_lan_address" % (start, end, lan.ip))
+        leases = cfg.get('dhcp_max_leases')
+        if not isinstance(leases, int) or leases < 1:
+            self.err('wifibox_guest_dhcp_max_leases', "'%s' must be a positive integer" % (leases,))
+        lease = cfg.get('dhcp_lease_time')
+        if not isinstance(lease, int) or lease < 60:
+            self.err('wifibox_guest_dhcp_lease_time', "'%s' must be a number of seconds >= 60" % (lease,))
+        for i, dns in enumerate(cfg.get('dns_fallback') or []):
+            self.ip('wifibox_guest_dns_fallback[%d]' % i, dns, 4)
+        return lan
+
+    def upstream(self, cfg, mode, lan):
+        up = cfg.get('upstream') or {}
+        proto = up.get('proto', 'dhcp')
+        if proto not in ('dhcp', 'static'):
+            self.err('wifibox_guest_upstream.proto', "unknown '%s'; use dhcp or static" % proto)
+            return
+        if mode == 'routed' and proto != 'static':
+            self.err('wifibox_guest_upstream.proto', 'routed mode needs a static upstream address (the upstream '
+                     'router must route the guest LAN to it): set proto static, address and gateway')
+            return
+        if proto != 'static':
+            return
+        iface = self.ipv4_iface('wifibox_guest_upstream.address', up.get('address'))
+        gateway = up.get('gateway')
+        if not gateway:
+            self.err('wifibox_guest_upstream.gateway', 'is required when proto is static')
+        else:
+            gw = self.ip('wifibox_guest_upstream.gateway', gateway, 4)
+            if gw is not None and iface is not None and gw not in iface.network:
+                self.err('wifibox_guest_upstream.gateway', '%s is not inside the upstream network %s'
+                         % (gw, iface.network))
+        for i, dns in enumerate(up.get('dns') or []):
+            self.ip('wifibox_guest_upstream.dns[%d]' % i, dns)
+        if iface is not None and lan is not None and iface.network.overlaps(lan.network):
+            self.err('wifibox_guest_lan_address', 'the guest LAN %s overlaps the upstream network %s; choose a '
+                     'LAN subnet the upstream does not use' % (lan.network, iface.network))
+
+    def ipv6(self, cfg, ipv6):
+        lan6 = self.ipv6_iface('wifibox_guest_ipv6_lan_address', cfg.get('ipv6_lan_address'), slaac=True)
+        for i, dns in enumerate(cfg.get('ipv6_dns_fallback') or []):
+            self.ip('wifibox_guest_ipv6_dns_fallback[%d]' % i, dns, 6)
+        up = cfg.get('upstream6') or {}
+        proto = up.get('proto', 'auto')
+        if proto not in ('auto', 'static'):
+            self.err('wifibox_guest_upstream6.proto', "unknown '%s'; use auto or static" % proto)
+            return
+        if proto != 'static':
+            return
+        iface = self.ipv6_iface('wifibox_guest_upstream6.address', up.get('address'))
+        if up.get('gateway'):
+            self.ip('wifibox_guest_upstream6.gateway', up.get('gateway'), 6)
+        else:
+            self.err('wifibox_guest_upstream6.gateway', 'is required when proto is static')
+        for i, dns in enumerate(up.get('dns') or []):
+            self.ip('wifibox_guest_upstream6.dns[%d]' % i, dns, 6)
+        if iface is not None and lan6 is not None and iface.network.overlaps(lan6.network):
+            self.err('wifibox_guest_ipv6_lan_address', 'the guest LAN prefix %s overlaps the upstream prefix %s'
+                     % (lan6.network, iface.network))
+
+    def forwards(self, forwards, lan):
+        for i, fwd in enumerate(forwards):
+            var = 'wifibox_guest_port_forwards[%d]' % i
+            if not isinstance(fwd, dict):
+                self.err(var, 'must be a dictionary with proto, port and to_address')
+                continue
+            if fwd.get('proto', 'tcp') not in ('tcp', 'udp'):
+                self.err(var + '.proto', "'%s' must be tcp or udp" % fwd.get('proto'))
+            for key in ('port', 'to_port'):
+                port = fwd.get(key)
+                if key == 'to_port' and port in (None, ''):
+                    continue
+                if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+                    self.err('%s.%s' % (var, key), "'%s' is not a port number (1-65535)" % (port,))
+            addr = self.ip(var + '.to_address', fwd.get('to_address'), 4)
+            if addr is not None and lan is not None:
+                if addr not in lan.network or addr == lan.ip:
+                    self.err(var + '.to_address', '%s is not a host of the guest LAN %s (other than the guest)'
+                             % (addr, lan.network))
+
+
+def guest_validate(cfg):
+    """A list of error messages about the role's settings; empty when they are valid."""
+    if not isinstance(cfg, dict):
+        raise AnsibleFilterError('guest_validate expects a dictionary of settings')
+    return _Checker(cfg).run()
+
+
+class FilterModule:
+    """Filters of the wifibox_guest role."""
+
+    def filters(self):
+        return {
+            'wpa_ssid': wpa_ssid,
+            'wpa_passphrase': wpa_passphrase,
+            'uci_quote': uci_quote,
+            'guest_ipinfo': guest_ipinfo,
+            'guest_validate': guest_validate,
+            'guest_mask_secrets': guest_mask_secrets,
+            'guest_masked_diff': guest_masked_diff,
+        }
