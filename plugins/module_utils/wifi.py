@@ -83,6 +83,15 @@ _BROADCOM_NO_MSI = (
 )
 
 
+# Class codes of Wi-Fi: network/other (almost every laptop card) and wireless 802.11a/b.
+# pciconf's "wireless" also covers class 0x0d11, Bluetooth controllers, which are not Wi-Fi.
+WIFI_CLASS_PREFIXES = ('0x0280', '0x0d20', '0x0d21')
+
+
+def is_wifi(device):
+    return device['class'].startswith(WIFI_CLASS_PREFIXES)
+
+
 def kernel_module(driver):
     """The module file that provides ``driver`` (``iwm`` -> ``if_iwm``), or None."""
     if driver in NOT_NATIVE:

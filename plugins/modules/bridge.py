@@ -20,7 +20,7 @@ description:
   - Reads the state with C(ifconfig -l) and C(ifconfig NAME) (parsed in the collection's module_utils) and returns
     the members of the bridge.
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
 attributes:

@@ -21,7 +21,7 @@ description:
   - Commands that fail (for example C(sysctl hw.vmm.*) while vmm is not loaded) give V(null) values, not errors;
     only C(pciconf -lv) must succeed.
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
   - wifibox.bhyve.attributes.INFO_MODULE
@@ -91,7 +91,7 @@ ansible_facts:
           sample: {"physical": 17014808576, "free": 9876543488, "inactive": 2147483648}
         wireless:
           description:
-            - The Wi-Fi cards, as M(wifibox.bhyve.pci_info) returns them, plus C(native_driver) (the driver holding the
+            - The Wi-Fi cards (not Bluetooth controllers), as M(wifibox.bhyve.pci_info) returns them, plus C(native_driver) (the driver holding the
               card now unless it is ppt or none), C(kernel_module) (the module file devmatch loads for that driver,
               such as V(if_iwm)) and C(problems) (known trouble under pass-through, with the fix).
           type: list
@@ -129,7 +129,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import (
     read_sysctl_int,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import PciconfParseError, parse_pciconf
-from ansible_collections.wifibox.bhyve.plugins.module_utils.wifi import NOT_NATIVE, card_problems, kernel_module
+from ansible_collections.wifibox.bhyve.plugins.module_utils.wifi import NOT_NATIVE, card_problems, is_wifi, kernel_module
 
 _ORIGIN = re.compile(r'Origin\s*=\s*"(?P<origin>[^"]+)"')
 _ORIGINS = {'GenuineIntel': 'intel', 'AuthenticAMD': 'amd'}
@@ -242,7 +242,7 @@ def wireless(module):
         module.fail_json(msg='Cannot read the output of pciconf -lv: %s' % exc, stdout=output)
     cards = []
     for device in devices:
-        if not device['wireless']:
+        if not is_wifi(device):
             continue
         card = dict(device)
         native = device['driver'] if device['driver'] not in NOT_NATIVE else None

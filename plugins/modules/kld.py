@@ -21,7 +21,7 @@ description:
     mounted) or as C(NAME_load="YES") in loader.conf (loaded by the loader, which V(vmm) needs for C(pptdevs)),
     using the same editors as M(wifibox.bhyve.rc_conf) and M(wifibox.bhyve.loader_conf).
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
 attributes:
@@ -170,7 +170,8 @@ def busy_message(name):
         return ('cannot unload vmm: virtual machines still exist (%s in %s); stop them first '
                 '(service wifibox stop, or bhyvectl --vm=NAME --destroy for each)'
                 % (', '.join(vms) or 'see ls %s' % VMM_DEV_DIR, VMM_DEV_DIR))
-    return 'cannot unload %s: the kernel says it is busy (Device busy); stop what uses it first' % name
+    return ('cannot unload %s: the kernel says it is busy (Device busy): another loaded module depends on it, it was '
+            'loaded as a dependency, or something uses it; unload the modules that need it or stop its users first' % name)
 
 
 def dependency_message(name, entry):

@@ -22,7 +22,7 @@ description:
   - Reports RV(reboot_required) when a value it manages differs from what the running kernel booted with
     (kenv(1)), because the loader only reads these files at boot.
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
 attributes:
@@ -125,7 +125,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 file:
-  description: The file that was read and, when RV(changed), written.
+  description: The file that was read and, when it changed, written.
   returned: always
   type: str
   sample: /boot/loader.conf
@@ -363,6 +363,16 @@ def reboot_reasons(module, conf, tunables, pptdevs_managed):
     return reasons
 
 
+def warn_long_values(module, conf):
+    for var in PPTDEVS_VARIABLES:
+        value = conf.get(var) or ''
+        if len(value.encode('utf-8')) > KENV_MAX_VALUE_LENGTH:
+            module.warn('%s in %s is %d bytes long and the kernel cuts it at %d, losing the last devices; remove '
+                        'them with state=absent and add them again to spread them over %s'
+                        % (var, module.params['path'], len(value.encode('utf-8')), KENV_MAX_VALUE_LENGTH,
+                           ', '.join(PPTDEVS_VARIABLES)))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -387,6 +397,7 @@ def main():
         edit(edited.conf, tunables, pptdevs, params['state'])
         changed, diffs, backups = apply_edits(module, [edited], params['backup'])
         reasons = reboot_reasons(module, edited.conf, tunables, bool(params['pptdevs']))
+        warn_long_values(module, edited.conf)
     except (TaskError, FileEditError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:

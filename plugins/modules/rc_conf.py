@@ -27,7 +27,7 @@ description:
     element per task and has no diff). The cost is that the file must hold only comments and plain assignments,
     which is what C(sysrc) and C(bsdinstall) write; other lines make the module fail without changing the file.
 author:
-  - wifibox.bhyve developers
+  - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
 attributes:
@@ -120,7 +120,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 file:
-  description: The file that was read and, when RV(changed), written.
+  description: The file that was read and, when it changed, written.
   returned: always
   type: str
   sample: /etc/rc.conf

@@ -54,6 +54,12 @@ def host(monkeypatch):
     return fake
 
 
+def _warning_text(item):
+    if isinstance(item, dict):
+        return (item.get('event') or {}).get('msg') or item.get('msg') or ''
+    return item
+
+
 @pytest.fixture
 def run(capsys):
     def _run(main, args, check_mode=False, diff=False):
@@ -65,6 +71,8 @@ def run(capsys):
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 main()
-        out = capsys.readouterr().out
-        return json.loads(out)
+        result = json.loads(capsys.readouterr().out)
+        # ansible-core 2.19 reports warnings as WarningSummary objects; keep their texts at hand.
+        result['warning_texts'] = [_warning_text(item) for item in result.get('warnings', [])]
+        return result
     return _run

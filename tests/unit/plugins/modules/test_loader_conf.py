@@ -1,0 +1,260 @@
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""loader_conf on files in tmp_path, with pciconf, kenv and kldstat scripted."""
+
+import os
+
+import pytest
+
+from ansible_collections.wifibox.bhyve.plugins.module_utils import fileedit
+from ansible_collections.wifibox.bhyve.plugins.modules import loader_conf
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'pciconf')
+
+EXISTING = '''# Installed by bsdinstall
+kern.geom.label.disk_ident.enable="0"
+zfs_load="YES"
+
+# pass-through
+vmm_load="YES"   # the loader must load vmm for pptdevs
+'''
+
+
+def pciconf(name='thinkpad-t480-14.txt'):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def booted(host):
+    """A host booted without pptdevs or tunables, vmm loaded from a file."""
+    host.default = (1, "", "")  # kenv -q NAME: not set
+    host.on('pciconf', '-lv', out=pciconf())
+    for name in ('pptdevs', 'pptdevs2', 'pptdevs3', 'hw.vmm.amdvi.enable', 'kern.geom.label.disk_ident.enable'):
+        host.on('kenv', '-q', name, rc=1)
+    host.on('kldstat', '-n', 'vmm', out='Id Refs Address                Size Name\n 8    1 0xffffffff82c10000   3bb2a8 vmm.ko\n')
+    return host
+
+
+@pytest.fixture
+def conf(tmp_path):
+    path = tmp_path / 'loader.conf'
+    path.write_text(EXISTING)
+    return path
+
+
+def test_adds_a_pptdev_and_a_tunable_keeping_comments_and_order(booted, run, conf):
+    result = run(loader_conf.main, dict(path=str(conf), pptdevs=['3/0/0'], tunables={'hw.vmm.amdvi.enable': 1}))
+    assert result['changed']
+    assert conf.read_text() == EXISTING + 'hw.vmm.amdvi.enable="1"\npptdevs="3/0/0"\n'
+    assert result['pptdevs'] == ['3/0/0']
+    assert result['pptdevs_variables'] == {'pptdevs': '3/0/0', 'pptdevs2': None, 'pptdevs3': None}
+    assert result['tunables'] == {'hw.vmm.amdvi.enable': '1'}
+    assert result['reboot_required']
+    assert any(reason.startswith('pptdevs: the kernel booted with (none)') for reason in result['reboot_reasons'])
+    assert result['file'] == str(conf)
+
+
+def test_check_mode_reports_the_change_and_the_diff_without_writing(booted, run, conf):
+    before = conf.read_bytes()
+    result = run(loader_conf.main, dict(path=str(conf), pptdevs=['3/0/0']), check_mode=True, diff=True)
+    assert result['changed']
+    assert conf.read_bytes() == before
+    assert result['diff']['before'] == EXISTING
+    assert result['diff']['after'] == EXISTING + 'pptdevs="3/0/0"\n'
+
+
+def test_second_run_changes_nothing_but_still_needs_the_reboot(booted, run, conf):
+    args = dict(path=str(conf), pptdevs=['3/0/0'], tunables={'vmm_load': True})
+    assert run(loader_conf.main, args)['changed']
+    written = conf.read_bytes()
+    again = run(loader_conf.main, args, diff=True)
+    assert not again['changed'] and 'diff' not in again
+    assert conf.read_bytes() == written
+    assert again['reboot_required']
+
+
+def test_no_reboot_when_the_kernel_booted_with_the_values(host, run, conf):
+    host.on('pciconf', '-lv', out=pciconf('thinkpad-t480-ppt.txt'))
+    host.on('kenv', '-q', 'pptdevs', out='3/0/0\n')
+    host.on('kenv', '-q', 'pptdevs2', rc=1)
+    host.on('kenv', '-q', 'pptdevs3', rc=1)
+    host.on('kenv', '-q', 'hw.vmm.amdvi.enable', out='1\n')
+    result = run(loader_conf.main, dict(path=str(conf), pptdevs=['3/0/0'], tunables={'hw.vmm.amdvi.enable': '1'}))
+    assert result['changed'] and not result['reboot_required'] and result['reboot_reasons'] == []
+
+
+def test_load_directive_compares_with_kldstat(host, run, conf):
+    host.on('kldstat', '-n', 'nmdm', rc=1, err="kldstat: can't find file nmdm: No such file or directory\n")
+    host.on('kldstat', '-q', '-m', 'nmdm', rc=1)
+    result = run(loader_conf.main, dict(path=str(conf), tunables={'nmdm_load': 'YES'}))
+    assert result['reboot_reasons'] == ['nmdm_load: nmdm is not loaded; the loader loads it at boot']
+
+
+def test_new_file_in_loader_conf_d(booted, run, tmp_path):
+    confd = tmp_path / 'loader.conf.d'
+    confd.mkdir()
+    path = confd / 'wifibox.conf'
+    result = run(loader_conf.main, dict(path=str(path), tunables={'hw.vmm.amdvi.enable': '1'}), diff=True)
+    assert result['changed'] and path.read_text() == 'hw.vmm.amdvi.enable="1"\n'
+    assert result['diff']['before'] == '' and result['diff']['before_header'].endswith('(absent)')
+
+
+def test_duplicates_follow_the_loader_last_wins_and_the_rest_go(booted, run, tmp_path):
+    path = tmp_path / 'loader.conf'
+    path.write_text('vmm_load="NO"\n# keep me\nvmm_load="YES"\nhw.vmm.amdvi.enable="0"\nhw.vmm.amdvi.enable="1"\n')
+    result = run(loader_conf.main, dict(path=str(path), tunables={'vmm_load': 'YES', 'hw.vmm.amdvi.enable': '1'}))
+    assert result['changed']
+    assert path.read_text() == '# keep me\nvmm_load="YES"\nhw.vmm.amdvi.enable="1"\n'
+
+
+def test_absent_removes_tunables(booted, run, tmp_path):
+    path = tmp_path / 'loader.conf'
+    path.write_text('a="1"\nhw.vmm.amdvi.enable="1"\n# end\n')
+    result = run(loader_conf.main, dict(path=str(path), tunables={'hw.vmm.amdvi.enable': None}, state='absent'))
+    assert result['changed'] and path.read_text() == 'a="1"\n# end\n'
+    assert result['tunables'] == {'hw.vmm.amdvi.enable': None}
+    assert not run(loader_conf.main, dict(path=str(path), tunables={'hw.vmm.amdvi.enable': None}, state='absent'))['changed']
+
+
+def test_pptdevs_entries_are_added_and_removed_one_by_one(host, run, tmp_path):
+    host.default = (1, '', '')  # kenv: nothing booted
+    host.on('pciconf', '-lv', out=pciconf('amd-two-cards.txt'))
+    path = tmp_path / 'loader.conf'
+    path.write_text('pptdevs="9/0/0 2/0/0" # two cards\n')
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0', '2/0/0'], validate_pptdevs=False))
+    assert path.read_text() == 'pptdevs="9/0/0 2/0/0 3/0/0" # two cards\n'
+    assert result['pptdevs'] == ['9/0/0', '2/0/0', '3/0/0']
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['2/0/0'], state='absent'))
+    assert path.read_text() == 'pptdevs="9/0/0 3/0/0" # two cards\n'
+    run(loader_conf.main, dict(path=str(path), pptdevs=['9/0/0', '3/0/0'], state='absent'))
+    assert path.read_text() == ''
+
+
+def test_pptdevs_entries_are_normalised(booted, run, conf):
+    result = run(loader_conf.main, dict(path=str(conf), pptdevs=['03/00/0', '3/0/0']))
+    assert result['pptdevs'] == ['3/0/0']
+
+
+def long_list(count, bus=100):
+    # "100/10/7 100/11/7 ..." : 14 entries are 14 * 9 - 1 = 125 bytes.
+    return ['%d/%d/%d' % (bus, 10 + index, 7) for index in range(count)]
+
+
+def test_pptdevs_spill_into_pptdevs2_at_the_kenv_limit(host, run, tmp_path):
+    host.default = (1, '', '')
+    path = tmp_path / 'loader.conf'
+    first = long_list(14)
+    path.write_text('pptdevs="%s"\n' % ' '.join(first))
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
+    assert result['pptdevs_variables']['pptdevs'] == ' '.join(first)
+    assert result['pptdevs_variables']['pptdevs2'] == '3/0/0'
+    assert all(len(value) <= 128 for value in result['pptdevs_variables'].values() if value)
+
+
+def test_pptdevs_that_cannot_fit_in_three_variables_fail_and_leave_the_file(host, run, tmp_path):
+    host.default = (1, '', '')
+    path = tmp_path / 'loader.conf'
+    path.write_text('# full\npptdevs="%s"\npptdevs2="%s"\npptdevs3="%s"\n'
+                    % (' '.join(long_list(14)), ' '.join(long_list(14, 110)), ' '.join(long_list(14, 120))))
+    before = path.read_bytes()
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
+    assert result['failed']
+    assert 'pptdevs: 3/0/0 does not fit' in result['msg'] and 'pptdevs3' in result['msg'] and '128' in result['msg']
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize('args, words', [
+    (dict(pptdevs=['pci0:3:0:0']), ["'pci0:3:0:0' is not a device in bus/slot/function form", '3/0/0']),
+    (dict(pptdevs=['3/0']), ['bus/slot/function form']),
+    (dict(pptdevs=['9/0/0']), ['no PCI device at 9/0/0', 'pci_info', 'validate_pptdevs=false', '3/0/0 (iwm0)']),
+    (dict(pptdevs=['0/28/0']), ['pcib1, a PCI-PCI bridge']),
+    (dict(tunables={'hw.vmm.amdvi.enable': 'a"b'}), ['hw.vmm.amdvi.enable', 'double quote']),
+    (dict(tunables={'kern.x': 'one\ntwo'}), ['kern.x', 'newline']),
+    (dict(tunables={'bad name': '1'}), ["'bad name' is not a valid loader.conf name"]),
+    (dict(tunables={'9x': '1'}), ["'9x' is not a valid"]),
+    (dict(tunables={'x': 'y' * 129}), ['129 bytes', '128']),
+    (dict(tunables={'x': None}), ['x has no value', 'state=absent']),
+    (dict(tunables={'x': ['a']}), ['give a string']),
+    (dict(tunables={'pptdevs': '3/0/0'}), ['managed by the pptdevs option']),
+])
+def test_bad_input_is_a_clear_error_and_the_file_is_unchanged(booted, run, conf, args, words):
+    before = conf.read_bytes()
+    result = run(loader_conf.main, dict(path=str(conf), **args))
+    assert result['failed']
+    for word in words:
+        assert word in result['msg']
+    assert conf.read_bytes() == before
+
+
+@pytest.mark.parametrize('line', ['vmm_load="YES', 'pptdevs="3/0/0" "4/0/0"', 'this is not a setting'])
+def test_a_file_the_loader_calls_malformed_is_not_edited(booted, run, tmp_path, line):
+    path = tmp_path / 'loader.conf'
+    path.write_text('# ok\n%s\nzfs_load="YES"\n' % line)
+    before = path.read_bytes()
+    result = run(loader_conf.main, dict(path=str(path), tunables={'hw.vmm.amdvi.enable': '1'}))
+    assert result['failed']
+    assert 'cannot edit %s safely: line 2' % path in result['msg'] and 'not changed' in result['msg']
+    assert path.read_bytes() == before
+
+
+def test_a_missing_directory_is_a_clear_error(booted, run, tmp_path):
+    path = tmp_path / 'nope' / 'wifibox.conf'
+    result = run(loader_conf.main, dict(path=str(path), tunables={'a': '1'}))
+    assert result['failed'] and 'does not exist; create it first' in result['msg']
+    assert not (tmp_path / 'nope').exists()
+
+
+def test_a_read_only_directory_is_a_clear_error(booted, run, conf, monkeypatch):
+    # Root ignores permission bits, so simulate a read-only file system the way access(2) reports it.
+    monkeypatch.setattr(fileedit.os, 'access', lambda path, mode: False)
+    before = conf.read_bytes()
+    for check_mode in (False, True):
+        result = run(loader_conf.main, dict(path=str(conf), tunables={'a': '1'}), check_mode=check_mode)
+        assert result['failed'] and 'read-only' in result['msg'] and 'remount it read-write' in result['msg']
+    assert conf.read_bytes() == before
+
+
+def test_no_write_needed_on_a_read_only_directory_is_fine(booted, run, conf, monkeypatch):
+    monkeypatch.setattr(fileedit.os, 'access', lambda path, mode: False)
+    assert not run(loader_conf.main, dict(path=str(conf), tunables={'vmm_load': 'YES'}))['changed']
+
+
+def test_a_loader_conf_d_file_must_end_in_conf(booted, run, monkeypatch, tmp_path):
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_DIR', str(tmp_path))
+    result = run(loader_conf.main, dict(path=str(tmp_path / 'wifibox'), tunables={'a': '1'}))
+    assert result['failed'] and 'only files ending in .conf' in result['msg']
+    assert not (tmp_path / 'wifibox').exists()
+
+
+def test_backup_keeps_the_old_file(booted, run, conf):
+    before = conf.read_bytes()
+    result = run(loader_conf.main, dict(path=str(conf), tunables={'a': '1'}, backup=True))
+    with open(result['backup_file'], 'rb') as handle:
+        assert handle.read() == before
+    assert 'backup_file' not in run(loader_conf.main, dict(path=str(conf), tunables={'a': '1'}, backup=True))
+
+
+def test_symlinked_file_is_written_through_the_link(booted, run, tmp_path):
+    real = tmp_path / 'real.conf'
+    real.write_text('a="1"\n')
+    link = tmp_path / 'loader.conf'
+    link.symlink_to(real)
+    run(loader_conf.main, dict(path=str(link), tunables={'a': '2'}))
+    assert link.is_symlink() and real.read_text() == 'a="2"\n'
+
+
+def test_pciconf_failure_is_reported(host, run, conf):
+    host.on('pciconf', '-lv', rc=1, err='pciconf: /dev/pci: Permission denied\n')
+    result = run(loader_conf.main, dict(path=str(conf), pptdevs=['3/0/0']))
+    assert result['failed'] and 'Permission denied' in result['msg']
+
+
+def test_an_existing_value_past_the_limit_is_reported(host, run, tmp_path):
+    host.default = (1, '', '')
+    path = tmp_path / 'loader.conf'
+    path.write_text('pptdevs="%s"\n' % ' '.join(long_list(15)))
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
+    assert result['pptdevs_variables']['pptdevs2'] == '3/0/0'
+    assert any('134 bytes long' in warning and 'cuts it at 128' in warning for warning in result['warning_texts'])
