@@ -1,0 +1,1 @@
+"""wifibox lab: simulated FreeBSD laptops on Linux namespaces, reached over real SSH."""

@@ -1,0 +1,63 @@
+"""The Python API other tests use: bring laptops up and down, run commands, read the model.
+
+    from wifibox_lab import api
+    lp = api.up("t480", profile="thinkpad-t480")      # boots, sshd answers
+    lp.ssh("pciconf", "-lv").stdout                    # real SSH, as Ansible does
+    api.reboot(lp); api.down("t480")
+    api.inventory()                                    # path of the Ansible inventory
+"""
+import concurrent.futures
+import os
+
+from . import lifecycle
+from .lab import Lab, LabError  # noqa: F401  (re-exported)
+from .laptop import Laptop
+
+
+def lab(root=None):
+    return Lab(root)
+
+
+def up(name, profile="thinkpad-t480", root=None, boot=True):
+    return Laptop(Lab(root), name).create(profile, boot=boot)
+
+
+def up_many(names, profile="thinkpad-t480", root=None, workers=4):
+    """Bring several laptops up in parallel; if any fails, the ones that came up stay up."""
+    the_lab = Lab(root)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(Laptop(the_lab, n).create, profile) for n in names]
+        return [f.result() for f in futures]
+
+
+def get(name, root=None):
+    the_lab = Lab(root)
+    if name not in the_lab.names():
+        raise LabError("no laptop %r in %s" % (name, the_lab.root))
+    return Laptop(the_lab, name)
+
+
+def down(name, root=None):
+    Laptop(Lab(root), name).destroy()
+
+
+def down_all(root=None):
+    the_lab = Lab(root)
+    names = the_lab.names()
+    # also laptops that died half-built (no lab.json yet)
+    names += [n for n in os.listdir(the_lab.laptops_dir) if n not in names]
+    for n in names:
+        Laptop(the_lab, n).destroy()
+    return names
+
+
+def inventory(root=None):
+    the_lab = Lab(root)
+    the_lab.refresh_access_files()
+    return the_lab.inventory_path
+
+
+reboot = lifecycle.reboot
+suspend = lifecycle.suspend
+resume = lifecycle.resume
+fault = lifecycle.fault

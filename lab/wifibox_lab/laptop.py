@@ -1,0 +1,195 @@
+"""One lab laptop's life: create (namespaces, veth, sshd), run commands inside, destroy.
+
+Inside, a laptop is a network namespace `wfl<slot>` plus a mount/UTS namespace held by
+its nsinit process; the controller reaches its sshd over the veth `wfl<slot>`.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from . import rootfs
+from .freebsd import state as statefile
+from .lab import LabError, inventory_yaml
+
+NSINIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nsinit.py")
+
+
+def ip(*args, check=True):
+    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+class Laptop:
+    def __init__(self, lab, name):
+        self.lab = lab
+        self.name = name
+        self.dir = lab.laptop_dir(name)
+
+    # ---- facts -----------------------------------------------------------------------------
+    @property
+    def info(self):
+        return self.lab.info(self.name)
+
+    @property
+    def address(self):
+        return self.info["address"]
+
+    @property
+    def netns(self):
+        return self.info["netns"]
+
+    def anchor_pid(self):
+        with open(os.path.join(self.dir, "nsinit.ready")) as f:
+            return int(f.read().split()[0])
+
+    def state(self):
+        return statefile.read(self.dir)
+
+    # ---- life --------------------------------------------------------------------------------
+    def create(self, profile, boot=True):
+        """Build the laptop and start it; on any failure everything built is removed."""
+        if not self.name.replace("-", "").replace("_", "").isalnum() or len(self.name) > 40:
+            raise LabError("bad laptop name %r (letters, digits, - and _)" % self.name)
+        if os.path.exists(self.dir):
+            raise LabError("laptop %s already exists" % self.name)
+        os.makedirs(self.dir)
+        slot = self.lab.claim_slot(self.dir)
+        try:
+            host_addr, addr = self.lab.addresses(slot)
+            info = {"name": self.name, "profile": profile, "slot": slot, "address": addr,
+                    "host_address": host_addr, "netns": "wfl%d" % slot,
+                    "veth": "wfl%d" % slot, "dir": self.dir}
+            with open(self.lab.key + ".pub") as f:
+                pubkey = f.read()
+            prof = rootfs.build(self.dir, self.name, profile, addr, pubkey)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", self.name,
+                            "-f", os.path.join(self.dir, "ssh_host_ed25519_key")], check=True)
+            with open(os.path.join(self.dir, "ssh_host_ed25519_key.pub")) as f:
+                info["host_key"] = " ".join(f.read().split()[:2])
+            info["mgmt_if"] = prof["mgmt_if"]
+            with open(os.path.join(self.dir, "lab.json"), "w") as f:
+                json.dump(info, f, indent=1)
+            self._network(info)
+            self._start(info)
+            if boot:
+                from . import lifecycle
+                lifecycle.boot(self)
+        except BaseException:
+            self.destroy()
+            raise
+        self.lab.refresh_access_files()
+        with open(self.inventory_path, "w") as f:
+            f.write(inventory_yaml([self.info], self.lab.key, self.lab.known_hosts))
+        return self
+
+    @property
+    def inventory_path(self):
+        """An Ansible inventory holding just this laptop."""
+        return os.path.join(self.dir, "inventory.yml")
+
+    def _network(self, info):
+        ns, veth = info["netns"], info["veth"]
+        ip("netns", "add", ns)
+        ip("link", "add", veth, "type", "veth", "peer", "name", info["mgmt_if"], "netns", ns)
+        ip("addr", "add", info["host_address"] + "/30", "dev", veth)
+        ip("link", "set", veth, "up")
+        ip("-n", ns, "addr", "add", info["address"] + "/30", "dev", info["mgmt_if"])
+        ip("-n", ns, "link", "set", info["mgmt_if"], "up")
+
+    def _start(self, info):
+        log = open(os.path.join(self.dir, "nsinit.log"), "ab")
+        subprocess.Popen(
+            ["ip", "netns", "exec", info["netns"], "unshare", "--mount", "--uts",
+             "--propagation", "private", os.path.join(self.dir, "python3.11"), "-S", NSINIT,
+             self.dir, self.name],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(os.path.join(self.dir, "nsinit.ready")) and self._port_open():
+                return
+            time.sleep(0.02)
+        raise LabError("laptop %s did not start; see %s/nsinit.log and sshd.log"
+                       % (self.name, self.dir))
+
+    def _port_open(self):
+        try:
+            with socket.create_connection((self.info["address"], 22), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def destroy(self):
+        """Kill every process of the laptop, delete its netns, unclaim its slot, remove its dir."""
+        try:
+            info = self.info
+        except OSError:
+            info = None
+        if info:
+            for pid in processes_in_netns(info["netns"]):
+                _kill(pid, signal.SIGKILL)
+            ip("netns", "del", info["netns"], check=False)
+            ip("link", "del", info["veth"], check=False)
+            self.lab.release_slot(info["slot"])
+        elif os.path.isdir(self.dir):
+            # died before lab.json was written: the slot file names this dir
+            for n in os.listdir("/srv/wifibox-lab-slots") if os.path.isdir(
+                    "/srv/wifibox-lab-slots") else []:
+                try:
+                    with open(os.path.join("/srv/wifibox-lab-slots", n)) as f:
+                        if f.read() == self.dir:
+                            self.lab.release_slot(int(n))
+                except OSError:
+                    pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.lab.refresh_access_files()
+
+    # ---- running things inside ----------------------------------------------------------------
+    def nsenter(self, argv, **kw):
+        """Run argv inside the laptop (its mounts, network, hostname) as root, like the console."""
+        cmd = ["nsenter", "-t", str(self.anchor_pid()), "-m", "-n", "-u", "--",
+               "/usr/bin/env", "-i", "PATH=" + rootfs.PATH, "HOME=/root", *argv]
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        return subprocess.run(cmd, **kw)
+
+    def ssh_argv(self, *command):
+        return ["ssh", "-F", self.lab.ssh_config, self.name, *command]
+
+    def ssh(self, *command, **kw):
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        return subprocess.run(self.ssh_argv(*command), **kw)
+
+
+def _kill(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def netns_inode(name):
+    try:
+        return os.stat("/run/netns/" + name).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def processes_in_netns(name):
+    """PIDs whose network namespace is the named one (every process of a laptop)."""
+    ino = netns_inode(name)
+    if ino is None:
+        return []
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat("/proc/%s/ns/net" % pid).st_ino == ino:
+                out.append(int(pid))
+        except OSError:
+            pass
+    return out
