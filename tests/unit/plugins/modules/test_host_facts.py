@@ -1,0 +1,131 @@
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""host_facts against scripted hosts (FREEBSD.md sections 1, 4, 7 and 10)."""
+
+import os
+
+import pytest
+
+from ansible_collections.wifibox.bhyve.plugins.modules import host_facts
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'pciconf')
+
+
+def pciconf(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def dmesg(tmp_path, monkeypatch):
+    path = tmp_path / 'dmesg.boot'
+    monkeypatch.setattr(host_facts, 'DMESG_BOOT', str(path))
+    return path
+
+
+def laptop(host, model, pci, vmm_loaded=True, sysctls=None, kenv=None):
+    host.on('freebsd-version', '-u', out='14.1-RELEASE-p6\n')
+    host.on('freebsd-version', '-k', out='14.1-RELEASE-p6\n')
+    host.on('uname', '-r', out='14.1-RELEASE-p5\n')
+    host.on('pciconf', '-lv', out=pciconf(pci))
+    host.on('kldstat', '-q', '-m', 'vmm', rc=0 if vmm_loaded else 1)
+    values = {'kern.osreldate': '1401000', 'hw.model': model, 'hw.physmem': '17014808576', 'hw.pagesize': '4096',
+              'vm.stats.vm.v_free_count': '2411265', 'vm.stats.vm.v_inactive_count': '524288'}
+    values.update(sysctls or {})
+    for name, value in values.items():
+        host.on('sysctl', '-n', name, out=value + '\n')
+    for name, value in (kenv or {}).items():
+        host.on('kenv', '-q', name, out=value + '\n')
+    host.default = (1, '', '')  # every other sysctl/kenv: unknown oid / not set
+
+
+def test_intel_thinkpad_before_setup(host, run, dmesg):
+    dmesg.write_text('CPU: Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz (2112.00-MHz K8-class CPU)\n'
+                     '  Origin="GenuineIntel"  Id=0x806ea  Family=0x6  Model=0x8e  Stepping=10\n')
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    result = run(host_facts.main, {})
+    assert not result['changed']
+    facts = result['ansible_facts']['wifibox_host']
+    assert facts['freebsd'] == {'userland': '14.1-RELEASE-p6', 'kernel_installed': '14.1-RELEASE-p6',
+                                'kernel_running': '14.1-RELEASE-p5', 'osreldate': 1401000, 'major': 14}
+    assert facts['cpu'] == {'model': 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'vendor': 'intel', 'origin': 'GenuineIntel'}
+    assert facts['vmm'] == {'loaded': False, 'ppt_devices': None, 'pptdevs': []}
+    assert facts['iommu'] == {'kind': 'vt-d', 'enabled': True, 'initialized': None, 'amdvi_count': None}
+    assert facts['memory'] == {'physical': 17014808576, 'free': 2411265 * 4096, 'inactive': 524288 * 4096}
+    (card,) = facts['wireless']
+    assert card['name'] == 'iwm0' and card['pptdev'] == '3/0/0'
+    assert card['native_driver'] == 'iwm' and card['kernel_module'] == 'if_iwm' and card['problems'] == []
+    assert facts['warnings'] == []
+    assert not any(call[0] in ('kldload', 'kldunload', 'ifconfig') for call in host.calls)
+
+
+def test_intel_after_reboot_with_the_card_held_by_ppt(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-ppt.txt',
+           sysctls={'hw.vmm.ppt.devices': '1', 'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '1'},
+           kenv={'pptdevs': '3/0/0'})
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['cpu']['vendor'] == 'intel' and facts['cpu']['origin'] is None
+    assert facts['vmm'] == {'loaded': True, 'ppt_devices': 1, 'pptdevs': ['3/0/0']}
+    assert facts['iommu']['initialized'] is True
+    (card,) = facts['wireless']
+    assert card['held_by_ppt'] and card['native_driver'] is None and card['kernel_module'] is None
+
+
+def test_amd_without_amdvi_warns_with_the_fix_and_flags_the_ax210(host, run, dmesg):
+    dmesg.write_text('  Origin="AuthenticAMD"  Id=0xa50f00  Family=0x19  Model=0x50  Stepping=0\n')
+    laptop(host, 'AMD Ryzen 7 PRO 6850U with Radeon Graphics', 'amd-two-cards.txt', vmm_loaded=False)
+    result = run(host_facts.main, {})
+    facts = result['ansible_facts']['wifibox_host']
+    assert facts['cpu']['vendor'] == 'amd'
+    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': None, 'initialized': None, 'amdvi_count': None}
+    assert [card['name'] for card in facts['wireless']] == ['rtw890', 'iwlwifi0']
+    assert [card['kernel_module'] for card in facts['wireless']] == ['if_rtw89', 'if_iwlwifi']
+    warnings = facts['warnings']
+    assert any('hw.vmm.amdvi.enable=1' in text and 'loader_conf' in text for text in warnings)
+    assert any('AX210' in text and 'firmware' in text for text in warnings)
+    assert set(warnings) <= set(result['warning_texts'])
+
+
+def test_amd_with_amdvi_enabled_and_iommu_initialized(host, run, dmesg):
+    laptop(host, 'AMD Ryzen 7 PRO 4750U with Radeon Graphics', 'amd-two-cards.txt',
+           sysctls={'hw.vmm.amdvi.enable': '1', 'hw.vmm.iommu.initialized': '1', 'hw.vmm.amdvi.count': '1',
+                    'hw.vmm.ppt.devices': '0'})
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': True, 'initialized': True, 'amdvi_count': 1}
+    assert not any('amdvi' in text for text in facts['warnings'])
+
+
+def test_iommu_not_initialized(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i5-2520M CPU @ 2.50GHz', 'thinkpad-t480-14.txt',
+           sysctls={'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '0'})
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert any('IOMMU is not initialized' in text and 'firmware setup' in text for text in facts['warnings'])
+
+
+def test_no_wifi_card_and_a_broadcom_card(host, run, dmesg):
+    laptop(host, 'Intel(R) Xeon(R) E-2224', 'desktop-no-wifi.txt')
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['wireless'] == [] and any('No Wi-Fi card' in text for text in facts['warnings'])
+
+
+def test_brcmfmac_card_has_no_problem(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i5-5257U CPU @ 2.70GHz', 'macbook-bcm4350.txt')
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['wireless'] and all(card['problems'] == [] for card in facts['wireless'])
+
+
+def test_missing_optional_commands_give_nulls(host, run, dmesg):
+    host.on('pciconf', '-lv', out=pciconf('thinkpad-t480-14.txt'))
+    host.default = (1, '', '')
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['freebsd']['userland'] is None and facts['freebsd']['major'] is None
+    assert facts['cpu'] == {'model': None, 'vendor': None, 'origin': None}
+    assert facts['memory'] == {'physical': None, 'free': None, 'inactive': None}
+
+
+def test_pciconf_failure_fails(host, run, dmesg):
+    host.default = (1, '', '')
+    host.on('pciconf', '-lv', rc=1, err='pciconf: /dev/pci: Permission denied\n')
+    result = run(host_facts.main, {})
+    assert result['failed'] and 'Permission denied' in result['msg']
