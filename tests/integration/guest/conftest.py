@@ -54,11 +54,15 @@ class RoleRun:
         self.rc = proc.returncode
         self.dir = out_dir
 
+    def recap_of(self, host):
+        match = re.search(r'^%s\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)' % re.escape(host),
+                          self.out, re.M)
+        assert match, 'no PLAY RECAP line for %s in the output:\n%s' % (host, self.out[-3000:])
+        return {'ok': int(match.group(1)), 'changed': int(match.group(2)), 'failed': int(match.group(4))}
+
     @property
     def recap(self):
-        match = re.search(r'localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', self.out)
-        assert match, 'no PLAY RECAP in the output:\n' + self.out[-3000:]
-        return {'ok': int(match.group(1)), 'changed': int(match.group(2)), 'failed': int(match.group(4))}
+        return self.recap_of('localhost')
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -68,32 +72,46 @@ class RoleRun:
             return handle.read()
 
 
-def run_role(work, variables, *args):
-    """Run the role on localhost (connection local) with VARIABLES; files go under WORK/out."""
-    os.makedirs(work, exist_ok=True)
-    out_dir = os.path.join(work, 'out')
-    settings = {'wifibox_guest_config_dir': out_dir, 'wifibox_guest_root_dir': out_dir}
-    settings.update(variables)
-    with open(os.path.join(work, 'vars.json'), 'w', encoding='utf-8') as handle:
-        json.dump(settings, handle)
-    with open(os.path.join(work, 'play.yml'), 'w', encoding='utf-8') as handle:
-        handle.write(PLAYBOOK)
+def run_hosts(work, hosts, *args):
+    """One ansible-playbook run of the role for several inventory hosts at once (all connection local).
+
+    HOSTS maps a host name to its variables; each host renders under WORK/NAME. Running them
+    in one play shares Ansible's start-up cost and runs the hosts in parallel.
+    """
+    os.makedirs(os.path.join(work, 'host_vars'), exist_ok=True)
+    lines = ['[guests]']
+    for name, variables in hosts.items():
+        out_dir = os.path.join(work, name)
+        settings = {'wifibox_guest_config_dir': out_dir, 'wifibox_guest_root_dir': out_dir}
+        settings.update(variables)
+        with open(os.path.join(work, 'host_vars', name + '.json'), 'w', encoding='utf-8') as handle:
+            json.dump(settings, handle)
+        lines.append('%s ansible_connection=local ansible_python_interpreter=%s' % (name, os.path.join(VENV_BIN, 'python')))
     with open(os.path.join(work, 'inventory'), 'w', encoding='utf-8') as handle:
-        handle.write('localhost ansible_connection=local ansible_python_interpreter=%s\n'
-                     % os.path.join(VENV_BIN, 'python'))
+        handle.write('\n'.join(lines) + '\n')
+    with open(os.path.join(work, 'play.yml'), 'w', encoding='utf-8') as handle:
+        handle.write(PLAYBOOK.replace('hosts: localhost', 'hosts: guests'))
     env = dict(os.environ)
     env.update({
         'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_FORKS': str(max(5, len(hosts))),
         'ANSIBLE_LOCAL_TEMP': os.path.join(work, 'ansible-tmp'),
         'ANSIBLE_RETRY_FILES_ENABLED': '0',
         'PATH': VENV_BIN + os.pathsep + env.get('PATH', ''),
     })
     cmd = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', os.path.join(work, 'inventory'),
-           '-e', '@' + os.path.join(work, 'vars.json'), os.path.join(work, 'play.yml')] + list(args)
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
-    return RoleRun(proc, out_dir)
+           os.path.join(work, 'play.yml')] + list(args)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return RoleRun(proc, work)
+
+
+def run_role(work, variables, *args):
+    """Run the role on one host named localhost; files go under WORK/localhost."""
+    run = run_hosts(work, {'localhost': variables}, *args)
+    run.dir = os.path.join(work, 'localhost')
+    return run
 
 
 @pytest.fixture
@@ -101,10 +119,22 @@ def role(tmp_path):
     """run_role bound to this test's temp directory: role(vars, *ansible_playbook_args)."""
 
     def _run(variables, *args):
-        result = run_role(str(tmp_path), variables, *args)
-        return result
+        return run_role(str(tmp_path), variables, *args)
 
     return _run
+
+
+@pytest.fixture(scope='session')
+def rendered(tmp_path_factory):
+    """Every scenario of scenarios.py rendered by one ansible-playbook run (one inventory host each).
+
+    Returns (run, hosts, work): the run, the variables of each host, the directory that holds
+    one output directory per host.
+    """
+    import scenarios  # pylint: disable=import-outside-toplevel
+    work = str(tmp_path_factory.mktemp('render'))
+    hosts = scenarios.host_vars(work)
+    return run_hosts(work, hosts), hosts, work
 
 
 def sh(cmd, check=True, timeout=30, **kwargs):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
 import subprocess
@@ -13,60 +14,9 @@ import subprocess
 import pytest
 
 import uci
+from scenarios import SCENARIOS, host_name
 from conftest import (check_ifquery, check_iptables, check_radvd, check_sysctl_keys, check_udhcpd,
                       check_wpa_supplicant, is_root, need_tools, substitute_udhcpd)
-
-PSK_NETS = [
-    {'ssid': 'home', 'security': 'wpa2_psk', 'psk': 'correct horse battery', 'priority': 10},
-    {'ssid': 'caf"\u00e9 \\ net', 'security': 'wpa3_sae', 'psk': 'sae-pass "#1"', 'hidden': True,
-     'bssid': '02:11:22:33:44:55', 'frequencies': [2412, 5180]},
-    {'ssid': ' mixed ', 'security': 'wpa2_wpa3', 'psk': 'transition-mode-1'},
-    {'ssid': 'raw\u0001psk', 'security': 'wpa2_psk', 'psk': 'ab' * 32},
-    {'ssid': 'Caf\u00e9 libre', 'security': 'open', 'hidden': True},
-]
-OPENWRT_NETS = [n for n in PSK_NETS if '\u0001' not in n['ssid']]
-FORWARDS = [{'proto': 'tcp', 'port': 2222, 'to_address': '10.0.0.2', 'to_port': 22},
-            {'proto': 'udp', 'port': 5353, 'to_address': '10.0.0.3'}]
-STATIC_UP = {'proto': 'static', 'address': '192.168.50.2/24', 'gateway': '192.168.50.1', 'dns': ['192.168.50.1']}
-STATIC_UP6 = {'proto': 'static', 'address': '2001:db8:50::2/64', 'gateway': '2001:db8:50::1', 'dns': ['2001:db8:50::1']}
-
-
-def eap_nets(tmp):
-    files = {}
-    for name in ('ca.pem', 'client.pem', 'client.key'):
-        path = os.path.join(tmp, name)
-        with open(path, 'w', encoding='utf-8') as handle:
-            handle.write('-----BEGIN TEST FILE-----\n%s\n-----END TEST FILE-----\n' % name)
-        files[name] = path
-    return [
-        {'ssid': 'corp-peap', 'security': 'wpa2_eap', 'eap': 'peap', 'identity': 'alice@example.org',
-         'anonymous_identity': 'anonymous@example.org', 'password': 'peap-password-1', 'ca_cert': files['ca.pem'],
-         'domain_suffix_match': 'radius.example.org', 'priority': 3},
-        {'ssid': 'corp-ttls', 'security': 'wpa2_eap', 'eap': 'ttls', 'identity': 'bob', 'password': 'ttls "pw"',
-         'phase2': 'auth=PAP', 'ca_cert': files['ca.pem']},
-        {'ssid': 'corp-tls', 'security': 'wpa2_eap', 'eap': 'tls', 'identity': 'carol', 'ca_cert': files['ca.pem'],
-         'client_cert': files['client.pem'], 'private_key': files['client.key'], 'private_key_password': 'key-pass-9'},
-    ]
-
-
-# (id, flavour, mode, ipv6, networks, extra variables)
-SCENARIOS = [
-    ('wifibox_alpine-nat-nat66-psk', 'wifibox_alpine', 'nat', 'nat66', 'psk', {'wifibox_guest_port_forwards': FORWARDS}),
-    ('wifibox_alpine-routed-off-eap', 'wifibox_alpine', 'routed', 'off', 'eap', {'wifibox_guest_upstream': STATIC_UP}),
-    ('wifibox_alpine-nat-routed-eap', 'wifibox_alpine', 'nat', 'routed', 'eap',
-     {'wifibox_guest_ipv6_lan_address': '2001:db8:60::1/64', 'wifibox_guest_upstream6': STATIC_UP6}),
-    ('ifupdown-nat-nat66-psk', 'ifupdown', 'nat', 'nat66', 'psk', {'wifibox_guest_port_forwards': FORWARDS}),
-    ('ifupdown-routed-routed-eap', 'ifupdown', 'routed', 'routed', 'eap',
-     {'wifibox_guest_upstream': STATIC_UP, 'wifibox_guest_ipv6_lan_address': '2001:db8:60::1/64',
-      'wifibox_guest_upstream6': STATIC_UP6}),
-    ('ifupdown-bridged-psk', 'ifupdown', 'bridged', 'nat66', 'psk', {}),
-    ('openwrt-nat-nat66-psk', 'openwrt', 'nat', 'nat66', 'psk', {'wifibox_guest_port_forwards': FORWARDS}),
-    ('openwrt-routed-routed-eap', 'openwrt', 'routed', 'routed', 'eap',
-     {'wifibox_guest_upstream': STATIC_UP, 'wifibox_guest_ipv6_lan_address': '2001:db8:60::1/64',
-      'wifibox_guest_upstream6': STATIC_UP6, 'wifibox_guest_port_forwards': FORWARDS[:1]}),
-    ('openwrt-bridged-psk', 'openwrt', 'bridged', 'off', 'psk', {}),
-]
-
 
 def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
@@ -110,14 +60,14 @@ def _check_rules(v4, v6, mode, ipv6):
 
 @pytest.mark.lab
 @pytest.mark.parametrize('scenario', SCENARIOS, ids=[s[0] for s in SCENARIOS])
-def test_render_and_check_with_real_tools(role, tmp_path, scenario):
-    _name, flavour, mode, ipv6, kind, extra = scenario
-    nets = eap_nets(str(tmp_path)) if kind == 'eap' else (OPENWRT_NETS if flavour == 'openwrt' else PSK_NETS)
-    variables = {'wifibox_guest_flavour': flavour, 'wifibox_guest_mode': mode, 'wifibox_guest_ipv6': ipv6,
-                 'wifibox_guest_networks': nets, 'wifibox_guest_country': 'DE'}
-    variables.update(extra)
-    run = role(variables)
-    assert run.rc == 0, run.out[-4000:]
+def test_render_and_check_with_real_tools(rendered, tmp_path, scenario):
+    name, flavour, mode, ipv6, kind, _extra = scenario
+    all_run, hosts, work = rendered
+    host = host_name(name)
+    assert all_run.recap_of(host)['failed'] == 0, all_run.out[-6000:]
+    run = copy.copy(all_run)
+    run.dir = os.path.join(work, host)
+    nets = hosts[host]['wifibox_guest_networks']
     out = run.dir
     if flavour == 'wifibox_alpine':
         _check_wifibox_alpine(run, out, mode, ipv6, nets, tmp_path)
