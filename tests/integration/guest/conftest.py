@@ -315,12 +315,12 @@ UDHCPC_SCRIPT = """#!/bin/sh
 # busybox udhcpc hook: configure the address and route, record what was offered.
 case "$1" in
   deconfig)
-    ip addr flush dev "$interface"; ip link set "$interface" up ;;
+    ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
   bound|renew)
-    ip addr flush dev "$interface"
+    ip -4 addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     if [ -n "$router" ]; then ip route replace default via "${router%% *}" dev "$interface"; fi
-    echo "ip=$ip router=$router dns=$dns domain=$domain" > "$LEASE_FILE" ;;
+    printf 'ip=%s\nrouter=%s\ndns=%s\ndomain=%s\n' "$ip" "$router" "$dns" "$domain" > "$LEASE_FILE" ;;
 esac
 exit 0
 """
