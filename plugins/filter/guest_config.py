@@ -33,9 +33,9 @@ _COUNTRY = re.compile(r'^[A-Z]{2}$')
 _MASK = '********'
 # wpa_supplicant.conf keys and UCI options whose values are secrets.
 _WPA_SECRET = re.compile(
-    r'^(\s*(?:psk|sae_password|password|private_key_passwd|private_key2_passwd|wep_key[0-3])=).*$', re.M)
+    r'^(\s*(?:psk|sae_password|password|private_key_passwd|private_key2_passwd|wep_key[0-3])=)(.*)$', re.M)
 _UCI_SECRET = re.compile(
-    r'^(\s*option\s+(?:key|key[1-4]|password|priv_key_pwd|sae_password|auth_secret)\s+).*$', re.M)
+    r'^(\s*option\s+(?:key|key[1-4]|password|priv_key_pwd|sae_password|auth_secret)\s+)(.*)$', re.M)
 
 
 def _text(value, name='value'):
@@ -96,17 +96,28 @@ def guest_ipinfo(cidr):
     }
 
 
+def _mask(text, tokens):
+    """Mask secret values; TOKENS maps each distinct value to its number, shared between texts."""
+    def token(value):
+        return '%s(secret %d)' % (_MASK, tokens.setdefault(value, len(tokens) + 1))
+    text = _WPA_SECRET.sub(lambda m: m.group(1) + token(m.group(2)), text)
+    return _UCI_SECRET.sub(lambda m: m.group(1) + "'" + token(m.group(2)) + "'", text)
+
+
 def guest_mask_secrets(text):
-    """TEXT with the values of secret lines (wpa_supplicant.conf, UCI) replaced by asterisks."""
-    text = _text(text, 'text')
-    text = _WPA_SECRET.sub(lambda m: m.group(1) + _MASK, text)
-    return _UCI_SECRET.sub(lambda m: m.group(1) + "'" + _MASK + "'", text)
+    """TEXT with the values of secret lines (wpa_supplicant.conf, UCI) replaced by asterisks.
+
+    Each distinct value gets a number, so a reader can tell that two values are equal or
+    differ, but nothing about the values themselves.
+    """
+    return _mask(_text(text, 'text'), {})
 
 
 def guest_masked_diff(before, after, path='file'):
-    """A unified diff of BEFORE and AFTER with their secrets masked."""
-    old = guest_mask_secrets(before or '').splitlines(True)
-    new = guest_mask_secrets(after or '').splitlines(True)
+    """A unified diff of BEFORE and AFTER with their secrets masked (a changed secret shows as a new number)."""
+    tokens = {}
+    old = _mask(_text(before or '', 'before'), tokens).splitlines(True)
+    new = _mask(_text(after or '', 'after'), tokens).splitlines(True)
     return ''.join(difflib.unified_diff(old, new, 'before: %s' % path, 'after: %s' % path))
 
 
