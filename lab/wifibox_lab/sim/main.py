@@ -11,6 +11,7 @@ COMMANDS = {
     "devmatch": "devmatch", "devctl": "devctl", "sysrc": "sysrc", "ifconfig": "ifconfig",
     "rcorder": "rcorder", "service": "service", "bhyve": "bhyve", "bhyvectl": "bhyvectl",
     "daemon": "daemon", "pkg": "pkg", "cu": "cu", "grub-bhyve": "grub_bhyve",
+    "devd": "devd", "acpiconf": "acpiconf",
 }
 
 # Where FreeBSD keeps each command (the laptop's PATH dirs resolve here first).
@@ -20,7 +21,7 @@ LOCATION = {
     "devmatch": "/sbin", "devctl": "/usr/sbin", "sysrc": "/usr/sbin", "ifconfig": "/sbin",
     "rcorder": "/sbin", "service": "/usr/sbin", "bhyve": "/usr/sbin", "bhyvectl": "/usr/sbin",
     "daemon": "/usr/sbin", "pkg": "/usr/local/sbin", "cu": "/usr/bin",
-    "grub-bhyve": "/usr/local/sbin",
+    "grub-bhyve": "/usr/local/sbin", "devd": "/sbin", "acpiconf": "/usr/sbin",
 }
 
 
