@@ -61,3 +61,4 @@ reboot = lifecycle.reboot
 suspend = lifecycle.suspend
 resume = lifecycle.resume
 fault = lifecycle.fault
+guest_request = lifecycle.guest_request

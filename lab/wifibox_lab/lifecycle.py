@@ -148,3 +148,19 @@ def _signal_vm(vm, sig):
         os.kill(vm["pid"], sig)
     except (OSError, KeyError, TypeError):
         pass
+
+
+def guest_request(lp, vm_name, request):
+    """Make the running guest of VM `vm_name` reboot/poweroff/halt/triplefault/error.
+
+    bhyve then exits 0/1/2/3/4 (bhyve(8)); a supervising daemon(8) -r would restart it.
+    """
+    if request not in ("reboot", "poweroff", "halt", "triplefault", "error"):
+        raise ValueError("unknown guest request %r" % request)
+    with state.locked(lp.dir) as st:
+        vm = st["vms"].get(vm_name)
+        if not vm or not vm.get("pid"):
+            raise ValueError("VM %s is not running" % vm_name)
+        vm["request"] = request
+        pid = vm["pid"]
+    os.kill(pid, signal.SIGUSR1)

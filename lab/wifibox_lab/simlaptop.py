@@ -1,9 +1,12 @@
-"""A laptop model without namespaces: state file + FreeBSD file tree in a temp folder.
+"""A laptop without namespaces: state file + FreeBSD file tree in a temp folder.
 
-Simulator tests run the commands in-process against it and compare with FREEBSD.md.
+The simulator's unit tests run commands in-process against it (fast, no root needed for
+most commands); other projects' unit tests may use it the same way:
+    lp = SimLaptop(tmp_path, "thinkpad-t480"); rc, out, err = lp.run("pciconf", "-l")
 """
 import io
 import os
+import shutil
 
 from wifibox_lab import profiles, rootfs
 from wifibox_lab.freebsd import boot, state
@@ -16,8 +19,9 @@ class SimLaptop:
         self.dir = str(tmp)
         self.root = os.path.join(self.dir, "fs")
         os.makedirs(self.root)
-        os.makedirs(os.path.join(self.dir, "fs/etc"))
+        shutil.copytree(os.path.join(rootfs.DATA, "etc"), os.path.join(self.root, "etc"))
         rootfs._boot(self.dir)
+        self.file("/etc/rc.conf", 'hostname="lab"\n')
         for sub in ("etc/rc.conf.d", "usr/local/etc/rc.d", "var/run", "dev/vmm", "etc/rc.d"):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         prof = profiles.load(profile)

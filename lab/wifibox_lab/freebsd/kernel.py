@@ -103,9 +103,14 @@ def ppt_listed(state, dev):
     return pci.bsf(dev) in wanted and (dev["hdr"] & 0x7f) == 0
 
 
+# Units taken by devices pciconf does not list: pcib0 is the ACPI host-PCI bridge.
+RESERVED_UNITS = {"pcib": {0}}
+
+
 def free_unit(state, driver):
     used = {d["attached"]["unit"] for d in state["devices"]
             if d.get("attached") and d["attached"]["driver"] == driver}
+    used |= RESERVED_UNITS.get(driver, set())
     unit = 0
     while unit in used:
         unit += 1

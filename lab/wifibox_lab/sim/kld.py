@@ -23,7 +23,10 @@ def kldload(ctx, argv):
     with state.locked(ctx.laptop_dir) as st:
         for arg in args:
             key = kmod.file_of(arg)
-            err = kernel.load(st, key) if _exists(ctx, key) else "ENOENT"
+            if kernel.module_loaded(st, key) or kernel.loaded_file(st, key):
+                err = "EEXIST"
+            else:
+                err = kernel.load(st, key) if _exists(ctx, key) else "ENOENT"
             if err == "EEXIST" and check:
                 if verbose and not quiet:
                     ctx.print("%s is already loaded" % arg)

@@ -1,0 +1,62 @@
+"""sysctl, kenv, uname, freebsd-version against FREEBSD.md sections 7 and 10."""
+
+
+def test_vmm_oids_only_while_vmm_loaded(sim):
+    assert sim.run("sysctl", "hw.vmm.ppt.devices") == (
+        1, "", "sysctl: unknown oid 'hw.vmm.ppt.devices'\n")
+    assert sim.run("sysctl", "-q", "hw.vmm.ppt.devices") == (1, "", "")
+    sim.run("kldload", "vmm")
+    assert sim.run("sysctl", "hw.vmm.ppt.devices") == (0, "hw.vmm.ppt.devices: 0\n", "")
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.enable") == (0, "1\n", "")
+    assert sim.run("sysctl", "-n", "hw.vmm.vmx.initialized") == (0, "1\n", "")
+
+
+def test_read_only_tunable(sim):
+    sim.run("kldload", "vmm")
+    assert sim.run("sysctl", "hw.vmm.amdvi.enable=1") == (
+        1, "", "sysctl: oid 'hw.vmm.amdvi.enable' is a read only tunable\n"
+        "sysctl: Tunable values are set in /boot/loader.conf\n")
+    assert sim.run("sysctl", "hw.model=x")[2] == "sysctl: oid 'hw.model' is read only\n"
+
+
+def test_set_format(sim):
+    assert sim.run("sysctl", "net.link.tap.up_on_open=1") == (
+        0, "net.link.tap.up_on_open: 0 -> 1\n", "")
+    assert sim.run("sysctl", "-n", "net.link.tap.up_on_open") == (0, "1\n", "")
+
+
+def test_cpu_and_release(sim):
+    assert sim.run("sysctl", "hw.model") == (
+        0, "hw.model: Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz\n", "")
+    assert sim.run("sysctl", "-n", "kern.osreldate") == (0, "1401000\n", "")
+    assert sim.run("freebsd-version") == (0, "14.1-RELEASE-p6\n", "")
+    assert sim.run("freebsd-version", "-kru") == (
+        0, "14.1-RELEASE-p5\n14.1-RELEASE-p5\n14.1-RELEASE-p6\n", "")
+    assert sim.run("uname", "-r") == (0, "14.1-RELEASE-p5\n", "")
+    assert sim.run("uname", "-m") == (0, "amd64\n", "")
+    assert sim.run("uname") == (0, "FreeBSD\n", "")
+
+
+def test_amd_cpu_and_amdvi(make_sim):
+    amd = make_sim("thinkpad-e14-amd")
+    assert amd.run("sysctl", "-n", "hw.model")[1] == "AMD Ryzen 7 5825U with Radeon Graphics\n"
+    amd.file("/boot/loader.conf", 'vmm_load="YES"\npptdevs="2/0/0"\n')
+    amd.power_on()
+    assert amd.run("sysctl", "-n", "hw.vmm.amdvi.enable")[1] == "0\n"
+    amd.file("/boot/loader.conf", 'vmm_load="YES"\npptdevs="2/0/0"\nhw.vmm.amdvi.enable="1"\n')
+    amd.power_on()
+    assert amd.run("sysctl", "-n", "hw.vmm.amdvi.enable")[1] == "1\n"
+
+
+def test_version_variants(make_sim):
+    assert make_sim("thinkpad-t480-13").run("uname", "-r")[1].startswith("13.")
+    assert make_sim("thinkpad-t480-15").run("freebsd-version")[1] == "15.0-RELEASE\n"
+
+
+def test_kenv(sim):
+    sim.file("/boot/loader.conf", 'pptdevs="3/0/0"\n')
+    sim.power_on()
+    assert sim.run("kenv", "pptdevs") == (0, "3/0/0\n", "")
+    assert sim.run("kenv", "pptdevs2") == (1, "", "kenv: unable to get pptdevs2\n")
+    assert sim.run("kenv", "-q", "pptdevs2") == (1, "", "")
+    assert 'pptdevs="3/0/0"\n' in sim.run("kenv")[1]

@@ -1,0 +1,215 @@
+"""pkg(8): info / install / delete / query against the lab's package repository.
+
+The repository is REPO below; installing a package creates its files in the laptop (a
+grub-bhyve that is the simulator, a firmware file), deleting removes them. The database
+of installed packages is /var/db/pkg/lab-installed.json inside the laptop.
+"""
+import getopt
+import json
+import os
+import sys
+
+from ..freebsd import state
+
+REPO = {
+    "pkg": {"version": "1.21.3", "comment": "Package manager", "files": {}},
+    "python311": {"version": "3.11.10", "comment": "Interpreted object-oriented programming "
+                  "language", "files": {}},
+    "grub2-bhyve": {"version": "0.40_11", "comment": "Grub-emu loader for bhyve",
+                    "files": {"/usr/local/sbin/grub-bhyve": "shim"}},
+    "edk2-bhyve": {"version": "g202308_5", "comment": "EDK2 Firmware for bhyve",
+                   "files": {"/usr/local/share/uefi-firmware/BHYVE_UEFI.fd": "firmware",
+                             "/usr/local/share/uefi-firmware/BHYVE_UEFI_CODE.fd": "firmware",
+                             "/usr/local/share/uefi-firmware/BHYVE_UEFI_VARS.fd": "firmware"}},
+    "bhyve-firmware": {"version": "1.0_2", "comment": "Collection of Firmware for bhyve",
+                       "deps": ["edk2-bhyve"], "files": {}},
+    "wifibox-alpine": {"version": "20240927", "comment": "Wifibox guest based on Alpine Linux",
+                       "files": {"/usr/local/share/wifibox/disk.img": "image"}},
+    "wifibox-core": {"version": "0.13.0", "comment": "Wifibox core scripts",
+                     "deps": ["grub2-bhyve"], "files": {}},
+    "socat": {"version": "1.8.0.0", "comment": "Multipurpose relay and proxy", "files": {}},
+}
+PREINSTALLED = ["pkg", "python311"]
+DB = "/var/db/pkg/lab-installed.json"
+
+
+def _db(ctx):
+    try:
+        with open(ctx.path(DB)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {n: REPO[n]["version"] for n in PREINSTALLED}
+
+
+def _save(ctx, db):
+    os.makedirs(os.path.dirname(ctx.path(DB)), exist_ok=True)
+    with open(ctx.path(DB), "w") as f:
+        json.dump(db, f)
+
+
+def main(ctx, argv):
+    # global options before the subcommand
+    while argv and argv[0].startswith("-"):
+        if argv[0] == "-N":
+            return 0  # pkg is bootstrapped
+        if argv[0] in ("-v", "--version"):
+            ctx.print(REPO["pkg"]["version"])
+            return 0
+        argv = argv[1:]
+    if not argv:
+        ctx.err.write("Usage: pkg [-v] [-d] [-l] [-N] [-j <jail name or id>|-c <chroot path>|"
+                      "-r <rootdir>] [-C <configuration file>] [-R <repo config dir>] "
+                      "[-o var=value] [-4|-6] <command> [<args>]\n")
+        return 1
+    cmd, args = argv[0], argv[1:]
+    handler = {"info": info, "install": install, "add": install, "delete": delete,
+               "remove": delete, "query": query, "update": lambda c, a: 0}.get(cmd)
+    if handler is None:
+        return ctx.errx(1, "unknown command: %s" % cmd)
+    return handler(ctx, args)
+
+
+def info(ctx, args):
+    opts, names = getopt.getopt(args, "aeEgiqxF:")
+    flags = {o for o, _ in opts}
+    db = _db(ctx)
+    if not names:
+        for n in sorted(db):
+            ctx.print("%-31s %s" % ("%s-%s" % (n, db[n]), REPO.get(n, {}).get("comment", "")))
+        return 0
+    missing = [n for n in names if n not in db]
+    if "-e" in flags:
+        return 1 if missing else 0
+    if missing:
+        if "-q" not in flags:
+            ctx.warnx("No package(s) matching %s" % missing[0])
+        return 1
+    for n in names:
+        if "-q" in flags:
+            ctx.print("%s-%s" % (n, db[n]))
+            continue
+        ctx.print("%s-%s" % (n, db[n]), "Name           : %s" % n, "Version        : %s" % db[n],
+                  "Origin         : sysutils/%s" % n, "Architecture   : FreeBSD:14:amd64",
+                  "Comment        : %s" % REPO.get(n, {}).get("comment", ""))
+    return 0
+
+
+def _closure(names):
+    order = []
+
+    def visit(n):
+        for d in REPO[n].get("deps", []):
+            visit(d)
+        if n not in order:
+            order.append(n)
+    for n in names:
+        visit(n)
+    return order
+
+
+def _yes(opts):
+    return "-y" in opts or os.environ.get("ASSUME_ALWAYS_YES", "").lower() in ("yes", "true")
+
+
+def install(ctx, args):
+    opts, names = getopt.getopt(args, "AfgIMnqFUyr:x")
+    flags = {o for o, _ in opts}
+    unknown = [n for n in names if n not in REPO]
+    if unknown:
+        ctx.warnx("No packages available to install matching '%s' have been found in the "
+                  "repositories" % unknown[0])
+        return 1
+    db = _db(ctx)
+    todo = [n for n in _closure(names) if n not in db]
+    quiet = "-q" in flags
+    if not todo:
+        if not quiet:
+            ctx.print("The most recent versions of packages are already installed")
+        return 0
+    if not quiet:
+        ctx.print("Updating FreeBSD repository catalogue...",
+                  "FreeBSD repository is up to date.", "All repositories are up to date.",
+                  "The following %d package(s) will be affected (of 0 checked):" % len(todo), "",
+                  "New packages to be INSTALLED:")
+        ctx.print(*["\t%s: %s" % (n, REPO[n]["version"]) for n in todo])
+        ctx.print("", "Number of packages to be installed: %d" % len(todo), "")
+    if "-n" in flags:
+        return 0
+    if not _yes(flags):
+        ctx.out.write("Proceed with this action? [y/N]: ")
+        ctx.out.flush()
+        answer = sys.stdin.readline().strip().lower() if sys.stdin and not sys.stdin.closed \
+            else ""
+        if answer not in ("y", "yes"):
+            return 1
+    if state.fault(state.read(ctx.laptop_dir), "disk-full"):
+        return ctx.errx(1, "Not enough space to install (No space left on device)")
+    for i, n in enumerate(todo, 1):
+        if not quiet:
+            ctx.print("[%d/%d] Installing %s-%s..." % (i, len(todo), n, REPO[n]["version"]),
+                      "[%d/%d] Extracting %s-%s: 100%%" % (i, len(todo), n, REPO[n]["version"]))
+        for path, kind in REPO[n]["files"].items():
+            _create(ctx, path, kind)
+        db[n] = REPO[n]["version"]
+    _save(ctx, db)
+    return 0
+
+
+def _create(ctx, path, kind):
+    p = ctx.path(path)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    if kind == "shim":
+        from .. import rootfs
+        with open(p, "w") as f:
+            f.write(rootfs.shim_text(ctx.laptop_dir, os.path.basename(path)))
+        os.chmod(p, 0o755)
+    else:
+        with open(p, "wb") as f:
+            f.write(b"wifibox-lab %s %s\n" % (kind.encode(), path.encode()))
+
+
+def delete(ctx, args):
+    opts, names = getopt.getopt(args, "aDfginqRxy")
+    flags = {o for o, _ in opts}
+    db = _db(ctx)
+    missing = [n for n in names if n not in db]
+    if missing or not names:
+        ctx.print("No packages matched for pattern '%s'" % (missing[0] if missing else ""))
+        ctx.print("", "Checking integrity... done (0 conflicting)")
+        return 1
+    if "-q" not in flags:
+        ctx.print("Checking integrity... done (0 conflicting)", "Deinstallation has been "
+                  "requested for the following %d packages (of 0 packages in the universe):"
+                  % len(names), "", "Installed packages to be REMOVED:")
+        ctx.print(*["\t%s: %s" % (n, db[n]) for n in names])
+        ctx.print("", "Number of packages to be removed: %d" % len(names))
+    if not _yes(flags):
+        return 1
+    for i, n in enumerate(names, 1):
+        if "-q" not in flags:
+            ctx.print("[%d/%d] Deinstalling %s-%s..." % (i, len(names), n, db[n]))
+        for path in REPO.get(n, {}).get("files", {}):
+            try:
+                os.unlink(ctx.path(path))
+            except OSError:
+                pass
+        del db[n]
+    _save(ctx, db)
+    return 0
+
+
+def query(ctx, args):
+    opts, rest = getopt.getopt(args, "aegix")
+    if not rest:
+        return ctx.errx(1, "query: missing format")
+    fmt, names = rest[0], rest[1:]
+    db = _db(ctx)
+    names = names or (sorted(db) if ("-a", "") in opts else [])
+    status = 0
+    for n in names:
+        if n not in db:
+            status = 1
+            continue
+        ctx.print(fmt.replace("%n", n).replace("%v", db[n])
+                  .replace("%c", REPO.get(n, {}).get("comment", "")))
+    return status
