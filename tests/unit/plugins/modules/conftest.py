@@ -13,8 +13,19 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 from ansible.module_utils.testing import patch_module_args
+
+
+@pytest.fixture(autouse=True)
+def module_side(monkeypatch):
+    """Run modules as on the target, whatever other tests imported before.
+
+    Importing controller code (filter plugin tests do) sets
+    ansible.module_utils._internal.is_controller, after which module warnings
+    go to the controller's display instead of the module result.
+    """
+    monkeypatch.setattr(_internal, 'is_controller', False)
 
 
 class FakeHost(object):
