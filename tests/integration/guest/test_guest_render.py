@@ -18,6 +18,7 @@ from scenarios import SCENARIOS, host_name
 from conftest import (check_ifquery, check_iptables, check_radvd, check_sysctl_keys, check_udhcpd,
                       check_wpa_supplicant, is_root, need_tools, substitute_udhcpd)
 
+
 def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 

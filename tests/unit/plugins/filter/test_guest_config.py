@@ -107,8 +107,8 @@ def test_masked_diff_shows_a_changed_secret_without_its_value():
 def test_valid_settings_have_no_errors():
     assert gc.guest_validate(settings()) == []
     assert gc.guest_validate(settings(flavour='ifupdown', mode='bridged')) == []
-    assert gc.guest_validate(settings(mode='routed', upstream={'proto': 'static', 'address': '192.168.1.5/24',
-                                                              'gateway': '192.168.1.1', 'dns': ['192.168.1.1']})) == []
+    upstream = {'proto': 'static', 'address': '192.168.1.5/24', 'gateway': '192.168.1.1', 'dns': ['192.168.1.1']}
+    assert gc.guest_validate(settings(mode='routed', upstream=upstream)) == []
 
 
 @pytest.mark.parametrize('over, expected', [
@@ -186,5 +186,6 @@ def test_same_file_name_from_two_places(tmp_path):
 
 
 def test_filters_are_registered():
-    assert set(gc.FilterModule().filters()) == {'wpa_ssid', 'wpa_passphrase', 'uci_quote', 'guest_ipinfo',
-                                                 'guest_validate', 'guest_mask_secrets', 'guest_masked_diff'}
+    names = {'wpa_ssid', 'wpa_passphrase', 'uci_quote', 'guest_ipinfo', 'guest_validate', 'guest_mask_secrets',
+             'guest_masked_diff'}
+    assert set(gc.FilterModule().filters()) == names
