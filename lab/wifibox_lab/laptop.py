@@ -155,6 +155,23 @@ class Laptop:
         kw.setdefault("text", True)
         return subprocess.run(cmd, **kw)
 
+    def sh(self, script, **kw):
+        """Run a /bin/sh script inside the laptop (like its console). -> CompletedProcess."""
+        return self.nsenter(["/bin/sh", "-c", script], **kw)
+
+    def write_file(self, path, text, mode=0o644):
+        """Write a file as the laptop sees it (through its overlays)."""
+        r = self.nsenter(["/bin/sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1" && '
+                          'chmod %o "$1"' % mode, "sh", path], input=text)
+        if r.returncode:
+            raise LabError("writing %s failed: %s" % (path, r.stderr))
+
+    def read_file(self, path):
+        r = self.nsenter(["cat", path])
+        if r.returncode:
+            raise FileNotFoundError(path)
+        return r.stdout
+
     def ssh_argv(self, *command):
         return ["ssh", "-F", self.lab.ssh_config, self.name, *command]
 

@@ -1,0 +1,141 @@
+"""rc.subr(8), service(8), daemon(8), suspend/resume and devd inside a laptop (sections 8, 9)."""
+import time
+
+import pytest
+
+from wifibox_lab import api
+
+pytestmark = pytest.mark.lab
+
+SCRIPT = """#!/bin/sh
+# PROVIDE: wifibox
+# REQUIRE: NETWORKING devd
+# BEFORE: LOGIN
+# KEYWORD: shutdown suspend resume
+. /etc/rc.subr
+name="wifibox"
+rcvar="wifibox_enable"
+desc="Wi-Fi by a Linux VM"
+load_rc_config $name
+: ${wifibox_enable:="NO"}
+pidfile="/var/run/${name}.pid"
+command="/usr/sbin/daemon"
+command_args="-P ${pidfile} -r -o /var/log/wifibox.log /bin/sh -c 'echo up; exec sleep 3600'"
+extra_commands="suspend resume"
+suspend_cmd="echo suspending >> /var/log/wifibox-events"
+resume_cmd="echo resuming >> /var/log/wifibox-events"
+run_rc_command "$1"
+"""
+
+
+def sh(lp, script):
+    r = lp.sh(script)
+    return r.returncode, r.stdout, r.stderr
+
+
+@pytest.fixture
+def wifibox(lab_laptop):
+    lab_laptop.write_file("/usr/local/etc/rc.d/wifibox", SCRIPT, 0o755)
+    return lab_laptop
+
+
+def test_rcvar_not_set(wifibox):
+    assert sh(wifibox, "service wifibox start") == (
+        0, "Cannot 'start' wifibox. Set wifibox_enable to YES in /etc/rc.conf or use "
+        "'onestart' instead of 'start'.\n", "")
+    assert sh(wifibox, "service wifibox quietstart") == (0, "", "")
+    assert sh(wifibox, "service wifibox enabled")[0] == 1
+
+
+def test_enable_start_status_stop(wifibox):
+    assert sh(wifibox, "service wifibox enable") == (0, "wifibox enabled in /etc/rc.conf\n", "")
+    assert 'wifibox_enable="YES"' in wifibox.read_file("/etc/rc.conf")
+    assert sh(wifibox, "service wifibox enabled")[0] == 0
+    assert sh(wifibox, "service wifibox start") == (0, "Starting wifibox.\n", "")
+    pid = wifibox.read_file("/var/run/wifibox.pid").strip()
+    assert sh(wifibox, "service wifibox status") == (0, "wifibox is running as pid %s.\n" % pid, "")
+    assert sh(wifibox, "service wifibox start") == (
+        1, "", "wifibox already running? (pid=%s).\n" % pid)
+    assert sh(wifibox, "service wifibox stop") == (
+        0, "Stopping wifibox.\nWaiting for PIDS: %s.\n" % pid, "")
+    assert sh(wifibox, "service wifibox status") == (1, "wifibox is not running.\n", "")
+    assert sh(wifibox, "service wifibox stop") == (
+        1, "", "wifibox not running? (check /var/run/wifibox.pid).\n")
+
+
+def test_unknown_directive_and_describe(wifibox):
+    rc, out, err = sh(wifibox, "service wifibox foo")
+    assert rc == 1 and out == ""
+    assert err.splitlines() == [
+        "/usr/local/etc/rc.d/wifibox: unknown directive 'foo'.",
+        "Usage: /usr/local/etc/rc.d/wifibox [fast|force|one|quiet](start|stop|restart|status|poll"
+        "|rcvar|enable|disable|delete|enabled|describe|extracommands|suspend|resume)"]
+    assert sh(wifibox, "service wifibox describe") == (0, "Wi-Fi by a Linux VM\n", "")
+    assert sh(wifibox, "service wifibox rcvar") == (
+        0, "# wifibox\n$wifibox_enable=NO\n", "")
+
+
+def test_rcorder_and_boot_start_local_scripts(wifibox):
+    order = sh(wifibox, "rcorder /etc/rc.d/* /usr/local/etc/rc.d/*")[1].split()
+    assert order.index("/etc/rc.d/devd") < order.index("/usr/local/etc/rc.d/wifibox") \
+        < order.index("/etc/rc.d/LOGIN")
+    sh(wifibox, "sysrc wifibox_enable=YES")
+    out = api.reboot(wifibox)
+    assert "Starting wifibox.\n" in out
+    assert sh(wifibox, "service wifibox status")[0] == 0
+
+
+def test_daemon_pidfile_lock_and_restart(lab_laptop):
+    lp = lab_laptop
+    assert sh(lp, "daemon -r -P /var/run/s.pid -p /var/run/c.pid -o /var/log/o.log "
+                  "sh -c 'echo run; sleep 0.2'") == (0, "", "")
+    time.sleep(1.8)
+    assert lp.read_file("/var/log/o.log").count("run\n") >= 2
+    sup = lp.read_file("/var/run/s.pid").strip()
+    assert sh(lp, "daemon -P /var/run/s.pid true") == (
+        3, "", "daemon: process already running, pid: %s\n" % sup)
+    sh(lp, "kill %s" % sup)
+    time.sleep(0.5)
+    assert sh(lp, "test -e /var/run/s.pid")[0] == 1
+
+
+def test_suspend_resume_runs_keyword_scripts_and_devd_rule(wifibox):
+    lp = wifibox
+    sh(lp, "sysrc wifibox_enable=YES")
+    lp.write_file("/usr/local/etc/devd/wifibox.conf", """
+notify 11 {
+	match "system"		"ACPI";
+	match "subsystem"	"Resume";
+	action "echo devd-resume-$notify >> /var/log/wifibox-events; /etc/rc.resume acpi $notify";
+};
+""")
+    # devd read its config at boot: the new rule counts only after a restart
+    api.suspend(lp)
+    api.resume(lp)
+    assert lp.read_file("/var/log/wifibox-events") == "suspending\nresuming\n"
+    assert sh(lp, "service devd restart")[1].startswith("Stopping devd.\nWaiting for PIDS: ")
+    out = api.suspend(lp)
+    assert "suspend request timed out" not in out  # rc.suspend acknowledged with acpiconf -k 0
+    api.resume(lp)
+    assert lp.read_file("/var/log/wifibox-events").splitlines()[2:] == [
+        "suspending", "devd-resume-0x03", "resuming"]
+
+
+def test_suspend_without_acknowledgement_times_out(lab_laptop):
+    lab_laptop.write_file("/usr/local/etc/devd/steal.conf", """
+notify 20 { match "system" "ACPI"; match "subsystem" "Suspend"; action "true"; };
+""")
+    lab_laptop.sh("service devd restart")
+    assert "acpi0: suspend request timed out, forcing sleep now" in api.suspend(lab_laptop)
+
+
+def test_devmatch_blocklist_at_boot(lab_laptop):
+    lp = lab_laptop
+    assert lp.sh("pciconf -l pci0:3:0:0").stdout.startswith("iwm0@")
+    lp.sh("sysrc devmatch_blocklist=if_iwm")
+    out = api.reboot(lp)
+    assert "Autoloading module: if_iwm" not in out
+    assert lp.sh("pciconf -l pci0:3:0:0").stdout.startswith("none")
+    lp.sh("sysrc devmatch_blocklist=iwm")  # not the module file name: no effect
+    api.reboot(lp)
+    assert lp.sh("pciconf -l pci0:3:0:0").stdout.startswith("iwm0@")
