@@ -1,0 +1,150 @@
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The host modules over real SSH against lab laptops of several hardware profiles.
+
+Each test runs `ansible LAPTOP -m wifibox.bhyve.MODULE` from the repository root
+against a lab laptop (lab/README.md): check mode reports the change without
+making it, a second run changes nothing, and after `wifibox-lab reboot` the card
+is held by ppt(4) where loader_conf said a reboot was needed.  Needs root.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ANSIBLE = os.path.join(ROOT, '.venv', 'bin', 'ansible')
+
+
+def module(laptop, name, args=None, check=False, diff=False):
+    """Run wifibox.bhyve.NAME on the laptop; return (status, result)."""
+    argv = [ANSIBLE, '-i', laptop.inventory_path, laptop.name, '-m', 'wifibox.bhyve.' + name]
+    if args is not None:
+        argv += ['-a', json.dumps(args)]
+    if check:
+        argv.append('--check')
+    if diff:
+        argv.append('--diff')
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    match = re.search(r'^%s \| (?P<status>[A-Z]+)!? => ' % re.escape(laptop.name), proc.stdout, re.MULTILINE)
+    assert match, proc.stdout + proc.stderr
+    return match.group('status'), json.loads(proc.stdout[match.end():])
+
+
+def read(laptop, path):
+    result = laptop.ssh('cat', path)
+    return result.stdout if result.returncode == 0 else None
+
+
+def facts(laptop):
+    status, result = module(laptop, 'host_facts')
+    assert status == 'SUCCESS', result
+    return result['ansible_facts']['wifibox_host']
+
+
+@pytest.mark.parametrize('profile', ['thinkpad-t480', 'thinkpad-e14-amd', 'framework-ax210', 'thinkpad-x220-13'])
+def test_loader_conf_passes_the_card_through_after_reboot(lab_laptops, profile):
+    from wifibox_lab import api
+    laptop = lab_laptops(profile)
+    host = facts(laptop)
+    card = host['wireless'][0]
+    assert not card['held_by_ppt'] and card['kernel_module']
+    tunables = {'vmm_load': 'YES'}
+    if host['cpu']['vendor'] == 'amd':
+        assert any('hw.vmm.amdvi.enable=1' in text for text in host['warnings'])
+        tunables['hw.vmm.amdvi.enable'] = 1
+    args = {'tunables': tunables, 'pptdevs': [card['pptdev']]}
+
+    before = read(laptop, '/boot/loader.conf')
+    status, result = module(laptop, 'loader_conf', args, check=True, diff=True)
+    assert status == 'CHANGED' and result['reboot_required'], result
+    assert read(laptop, '/boot/loader.conf') == before
+
+    status, result = module(laptop, 'loader_conf', args)
+    assert status == 'CHANGED' and result['reboot_required'], result
+    assert 'pptdevs="%s"' % card['pptdev'] in read(laptop, '/boot/loader.conf')
+    status, result = module(laptop, 'loader_conf', args)
+    assert status == 'SUCCESS' and not result['changed'] and result['reboot_required'], result
+
+    api.reboot(laptop)
+    status, result = module(laptop, 'loader_conf', args)
+    assert status == 'SUCCESS' and not result['changed'] and not result['reboot_required'], result
+    after = facts(laptop)
+    held = [item for item in after['wireless'] if item['pptdev'] == card['pptdev']]
+    assert held and held[0]['held_by_ppt'], after['wireless']
+    assert after['vmm']['loaded'] and after['vmm']['ppt_devices'] >= 1
+    assert card['pptdev'] in after['vmm']['pptdevs']
+    if host['cpu']['vendor'] == 'amd':
+        assert after['iommu']['enabled'] and not any('amdvi' in text for text in after['warnings'])
+
+
+def test_host_facts_warn_about_problem_cards_and_missing_iommu(lab_laptops):
+    from wifibox_lab import api
+    ax210 = facts(lab_laptops('framework-ax210'))
+    assert any('AX210' in text for text in ax210['warnings'])
+    laptop = lab_laptops('latitude-e7450-noiommu')
+    status, result = module(laptop, 'kld', {'name': ['vmm'], 'persist': 'loader'})
+    assert status == 'CHANGED', result
+    api.reboot(laptop)
+    host = facts(laptop)
+    assert host['vmm']['loaded']
+    assert any('IOMMU is not initialized' in text for text in host['warnings']), host
+
+
+def test_rc_conf_kld_and_bridge(lab_laptops):
+    laptop = lab_laptops('thinkpad-t480-13')
+    rc_args = {'values': {'wifibox_enable': True},
+               'add': {'devmatch_blocklist': ['if_iwm'], 'kld_list': ['nmdm']}}
+    before = read(laptop, '/etc/rc.conf')
+    status, result = module(laptop, 'rc_conf', rc_args, check=True, diff=True)
+    assert status == 'CHANGED', result
+    assert read(laptop, '/etc/rc.conf') == before
+    assert module(laptop, 'rc_conf', rc_args)[0] == 'CHANGED'
+    assert module(laptop, 'rc_conf', rc_args)[0] == 'SUCCESS'
+    # sysrc reads what the module wrote
+    assert laptop.ssh('sysrc', '-n', 'devmatch_blocklist').stdout.split() == ['if_iwm']
+
+    kld_args = {'name': ['if_bridge', 'if_tap', 'nmdm']}
+    status, result = module(laptop, 'kld', kld_args, check=True)
+    assert status == 'CHANGED' and result['modules']['if_tap'] == 'kernel', result
+    assert laptop.ssh('kldstat', '-q', '-n', 'if_bridge').returncode == 1
+    assert module(laptop, 'kld', kld_args)[0] == 'CHANGED'
+    assert laptop.ssh('kldstat', '-q', '-n', 'if_bridge').returncode == 0
+    assert module(laptop, 'kld', kld_args)[0] == 'SUCCESS'
+    status, result = module(laptop, 'kld', {'name': ['if_tap'], 'state': 'absent'})
+    assert status == 'FAILED' and 'compiled into the kernel' in result['msg']
+
+    bridge_args = {'members': ['tap0'], 'tap_up_on_open': True}
+    status, result = module(laptop, 'bridge', bridge_args, check=True)
+    assert status == 'CHANGED', result
+    assert 'wifibox0' not in laptop.ssh('ifconfig', '-l').stdout.split()
+    status, result = module(laptop, 'bridge', bridge_args)
+    assert status == 'CHANGED' and result['members'] == ['tap0'] and result['up'], result
+    assert laptop.ssh('sysctl', '-n', 'net.link.tap.up_on_open').stdout.strip() == '1'
+    assert module(laptop, 'bridge', bridge_args)[0] == 'SUCCESS'
+    status, result = module(laptop, 'bridge', {'members': ['tap0'], 'state': 'absent'})
+    assert status == 'CHANGED' and not result['exists'], result
+    assert module(laptop, 'bridge', {'members': ['tap0'], 'state': 'absent'})[0] == 'SUCCESS'
+
+
+def test_bad_input_leaves_the_laptop_files_byte_identical(lab_laptops):
+    laptop = lab_laptops('thinkpad-t480')
+    files = ('/boot/loader.conf', '/etc/rc.conf')
+    before = dict((path, read(laptop, path)) for path in files)
+    for name, args in (
+        ('loader_conf', {'pptdevs': ['9/9/9']}),
+        ('loader_conf', {'pptdevs': ['pci0:3:0:0']}),
+        ('loader_conf', {'tunables': {'kern.x': 'a"b'}}),
+        ('rc_conf', {'values': {'hw.vmm.x': '1'}}),
+        ('rc_conf', {'add': {'kld_list': ['vmm nmdm']}}),
+    ):
+        status, result = module(laptop, name, args)
+        assert status == 'FAILED', (name, args, result)
+    assert dict((path, read(laptop, path)) for path in files) == before
