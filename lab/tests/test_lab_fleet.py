@@ -1,0 +1,79 @@
+"""A fleet of laptops, and `down --all` leaving nothing behind. Uses a lab root of its own."""
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from wifibox_lab import api
+from wifibox_lab.lab import DEFAULT_ROOT
+
+pytestmark = pytest.mark.lab
+ANSIBLE = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin", "ansible")
+CLI = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin", "wifibox-lab")
+
+
+@pytest.fixture
+def own_root():
+    root = os.path.join(DEFAULT_ROOT, "fleet-%s" % uuid.uuid4().hex[:8])
+    yield root
+    api.down_all(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def leftovers(root, netns, pids):
+    """Everything a lab leaves on the machine: namespaces, links, mounts, processes, dirs."""
+    found = []
+    have = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += ["netns " + n for n in netns if n in have.split()]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    found += ["link " + n for n in netns if " %s@" % n in links or " %s:" % n in links]
+    with open("/proc/self/mountinfo") as f:
+        found += ["mount " + l.split()[4] for l in f if root in l or "/run/netns/wfl" in l
+                  and any(l.split()[4].endswith("/" + n) for n in netns)]
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append("process %d" % pid)
+        except OSError:
+            pass
+    from wifibox_lab.lab import SLOTS
+    for slot in os.listdir(SLOTS):
+        with open(os.path.join(SLOTS, slot)) as f:
+            if f.read().startswith(root + "/"):
+                found.append("address slot " + slot)
+    if os.path.isdir(os.path.join(root, "laptops")) and os.listdir(os.path.join(root, "laptops")):
+        found.append("laptop dirs")
+    return found
+
+
+def test_fleet_of_20_answers_ping_and_down_all_leaves_nothing(own_root):
+    from wifibox_lab.laptop import processes_in_netns
+    t0 = time.monotonic()
+    r = subprocess.run([CLI, "--root", own_root, "up", "fleet", "--profile", "thinkpad-t480",
+                        "--count", "20"], capture_output=True, text=True, timeout=240)
+    up_time = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 20
+    inv = subprocess.run([CLI, "--root", own_root, "inventory"], capture_output=True,
+                         text=True).stdout.strip()
+    r = subprocess.run([ANSIBLE, "-i", inv, "lab", "-f", "20", "-m", "ansible.builtin.ping"],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert r.stdout.count('"ping": "pong"') == 20
+    the_lab = api.lab(own_root)
+    netns = [the_lab.info(n)["netns"] for n in the_lab.names()]
+    # give one laptop a running VM-ish daemon and network objects, to be torn down too
+    lp = api.get("fleet01", own_root)
+    lp.sh("ifconfig bridge create name wifibox0 >/dev/null; daemon -P /var/run/x.pid sleep 600")
+    pids = [p for n in netns for p in processes_in_netns(n)]
+    assert len(pids) >= 40  # nsinit + sshd per laptop
+    r = subprocess.run([CLI, "--root", own_root, "down", "--all"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    time.sleep(0.2)
+    assert leftovers(own_root, netns, pids) == []
+    print("fleet of 20 up in %.1f s" % up_time)
