@@ -159,7 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_checked, run_command
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import SYSCTL
-from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import TAP_UP_ON_OPEN_SYSCTL
+from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import BRIDGE_NAME, SYSCTL_CONF, TAP_UP_ON_OPEN_SYSCTL
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
 from ansible_collections.wifibox.bhyve.plugins.module_utils.ifconfig import (
     INTERFACE_NAME,
@@ -301,13 +301,13 @@ def describe(state):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type='str', default='wifibox0'),
+            name=dict(type='str', default=BRIDGE_NAME),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             members=dict(type='list', elements='str', default=[]),
             purge_members=dict(type='bool', default=False),
             rename_from=dict(type='str'),
             tap_up_on_open=dict(type='bool'),
-            sysctl_conf_path=dict(type='path', default='/etc/sysctl.conf'),
+            sysctl_conf_path=dict(type='path', default=SYSCTL_CONF),
             backup=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

@@ -131,7 +131,9 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import Comm
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import LOADER, RC, join_list, split_list
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     KLD_LIST,
+    LOADER_CONF,
     LOADER_LOAD_SUFFIX,
+    RC_CONF,
     VMM_DEV_DIR,
     VMM_MODULE,
 )
@@ -260,8 +262,8 @@ def main():
             name=dict(type='list', elements='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             persist=dict(type='str', choices=['none', 'kld_list', 'loader'], default='none'),
-            rc_conf_path=dict(type='path', default='/etc/rc.conf'),
-            loader_conf_path=dict(type='path', default='/boot/loader.conf'),
+            rc_conf_path=dict(type='path', default=RC_CONF),
+            loader_conf_path=dict(type='path', default=LOADER_CONF),
             backup=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

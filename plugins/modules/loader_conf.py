@@ -179,6 +179,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import (
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     KENV_MAX_VALUE_LENGTH,
+    LOADER_CONF,
     LOADER_CONF_DIR,
     LOADER_CONF_DIR_SUFFIX,
     LOADER_LOAD_SUFFIX,
@@ -376,7 +377,7 @@ def warn_long_values(module, conf):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', default='/boot/loader.conf'),
+            path=dict(type='path', default=LOADER_CONF),
             tunables=dict(type='dict'),
             pptdevs=dict(type='list', elements='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -45,6 +45,7 @@ options:
     description:
       - Edit the service's own file V(/etc/rc.conf.d/SERVICE), which rc.subr(8) reads after V(/etc/rc.conf) when it
         runs that service.
+      - V(/etc/rc.conf.d) must exist; a stock FreeBSD may not have it (create it with M(ansible.builtin.file)).
     type: str
   values:
     description:
