@@ -139,3 +139,38 @@ def test_devmatch_blocklist_at_boot(lab_laptop):
     lp.sh("sysrc devmatch_blocklist=iwm")  # not the module file name: no effect
     api.reboot(lp)
     assert lp.sh("pciconf -l pci0:3:0:0").stdout.startswith("iwm0@")
+
+
+def test_daemon_exit_codes(lab_laptop):
+    assert sh(lab_laptop, "daemon -o /nonexistent/x.log true")[0] == 7
+    assert sh(lab_laptop, "daemon -P /nonexistent/x.pid true") == (
+        2, "", "daemon: pidfile ``/nonexistent/x.pid'': No such file or directory\n")
+    assert sh(lab_laptop, "daemon -s bogus true") == (
+        4, "", "daemon: unrecognized syslog priority\n")
+
+
+def test_cu_connects_to_nmdm(lab_laptop):
+    r = lab_laptop.nsenter(["cu", "-l", "/dev/nmdm0B"], input="~.\n")
+    assert (r.returncode, r.stderr) == (1, "cu: /dev/nmdm0B: No such file or directory\n")
+    lab_laptop.sh("kldload nmdm")
+    r = lab_laptop.nsenter(["cu", "-l", "/dev/nmdm0B", "-s", "115200"], input="~.\n")
+    assert (r.returncode, r.stdout) == (0, "Connected\n\n[EOT]\n")
+
+
+def test_cli_state_and_events(lab_laptop):
+    import json
+    import os
+    import subprocess
+    cli = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin", "wifibox-lab")
+    root = lab_laptop.lab.root
+    r = subprocess.run([cli, "--root", root, "state", lab_laptop.name], capture_output=True,
+                       text=True)
+    st = json.loads(r.stdout)
+    assert st["profile"] == "thinkpad-t480" and st["kernel"] == "14.1-RELEASE-p5"
+    for action in ("suspend", "resume", "reboot"):
+        r = subprocess.run([cli, "--root", root, action, lab_laptop.name], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+    r = subprocess.run([cli, "--root", root, "ssh", lab_laptop.name, "uname", "-n"],
+                       capture_output=True, text=True)
+    assert r.stdout == lab_laptop.name + "\n"

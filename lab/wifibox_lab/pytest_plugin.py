@@ -40,6 +40,10 @@ def lab_root():
 
 @pytest.fixture
 def lab_laptops(lab_root, request):
+    """Factory: lab_laptops(profile="thinkpad-t480", name=None, boot=True) -> booted Laptop.
+
+    Every laptop it made is destroyed when the test ends (also on failure).
+    """
     made = []
     counter = itertools.count(1)
     base = "%s%d" % (request.node.name.replace("[", "-").replace("]", "")[:20].strip("-_"),
@@ -58,5 +62,6 @@ def lab_laptops(lab_root, request):
 
 @pytest.fixture
 def lab_laptop(lab_laptops, request):
+    """One booted laptop (ThinkPad T480 unless @pytest.mark.lab_profile("...") says otherwise)."""
     marker = request.node.get_closest_marker("lab_profile")
     return lab_laptops(marker.args[0] if marker else "thinkpad-t480")

@@ -20,6 +20,11 @@ def new_state(profile, laptop, hostname):
 def power_on(state, root):
     """Reset the kernel to a fresh boot of the files under `root` (the laptop's /)."""
     env, load, messages = loaderconf.read_all(root, state["osreldate"])
+    maker, product, version, bios = state["smbios"]
+    smbios = {"smbios.system.maker": maker, "smbios.system.product": product,
+              "smbios.system.version": version, "smbios.bios.version": bios,
+              "smbios.planar.maker": maker}
+    env = dict(smbios, **env)  # the loader sets smbios.* before it reads loader.conf
     for d in state["devices"]:
         d["attached"] = None
         d.pop("fixed", None)          # devctl set driver does not survive a reboot
@@ -38,7 +43,32 @@ def power_on(state, root):
     state["devices"] = devices
     for dev in state["devices"]:
         kernel.probe(state, dev)
+    state["dmesg"] = dmesg_at_boot(state)
     return messages
+
+
+def dmesg_at_boot(state):
+    """The kernel's boot messages (what /var/run/dmesg.boot keeps), for the lines tools read."""
+    vendor = state["vendor"]
+    lines = ["---<<BOOT>>---",
+             "Copyright (c) 1992-2024 The FreeBSD Project.",
+             "FreeBSD %s GENERIC amd64" % state["kernel"],
+             "CPU: %s (%s-MHz K8-class CPU)" % (state["cpu"], "2112.13"),
+             '  Origin="%s"  Id=%s  Family=0x6  Model=0x8e  Stepping=10'
+             % (vendor, state["cpuid"]),
+             "real memory  = %d (%d MB)" % (state["physmem"], state["physmem"] >> 20),
+             "FreeBSD/SMP: Multiprocessor System Detected: %d CPUs" % state["ncpu"]]
+    if state.get("iommu") == "vt-d":
+        lines.append("dmar0: <DMA remap> iomem 0xfed90000-0xfed90fff on acpi0")
+    if state.get("iommu") == "amd-vi":
+        lines.append("ivhd0: <AMD-Vi/IOMMU ivhd with EFR> on acpi0")
+    for dev in kernel.present(state):
+        att = dev.get("attached")
+        if att:
+            _, b, s, f = dev["bsf4"]
+            lines.append("%s%d: <%s> at device %d.%d on pci%d"
+                         % (att["driver"], att["unit"], dev["device_name"], s, f, b))
+    return lines
 
 
 def devmatch_candidates(state, blocklist):

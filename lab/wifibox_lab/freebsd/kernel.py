@@ -26,10 +26,6 @@ def module_loaded(state, module):
     return any(m[1] == module for k in state["klds"] for m in k["modules"])
 
 
-def file_available(root_exists, name):
-    return kmod.file_of(name) in kmod.FILES and root_exists(kmod.file_of(name))
-
-
 def load(state, name):
     """Load a file and its dependencies. -> error string or None. Attaches drivers."""
     key = kmod.file_of(name)
@@ -119,6 +115,10 @@ def free_unit(state, driver):
 
 def attach(state, dev, driver):
     dev["attached"] = {"driver": driver, "unit": free_unit(state, driver)}
+    if "dmesg" in state:
+        _, b, s, f = dev["bsf4"]
+        state["dmesg"].append("%s%d: <%s> at device %d.%d on pci%d" % (
+            driver, dev["attached"]["unit"], dev["device_name"], s, f, b))
 
 
 def probe(state, dev):
@@ -140,7 +140,12 @@ def on_load(state, key):
     """A new driver appeared: probe every unattached device again (driver_added)."""
     if key == "vmm":
         for dev in state["devices"]:
-            dev.pop("gone", None) if dev.get("gone") == "until-vmm-reload" else None
+            if dev.get("gone") == "until-vmm-reload":
+                dev.pop("gone")
+        if state.get("iommu") == "amd-vi" and not iommu_enabled(state):
+            state.setdefault("dmesg", []).append(
+                "bhyve: Found 1 AMD-Vi/IOMMU device(s), use hw.vmm.amdvi.enable=1 to enable "
+                "pass-through.")
     for dev in state["devices"]:
         probe(state, dev)
 

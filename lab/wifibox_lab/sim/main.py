@@ -11,7 +11,7 @@ COMMANDS = {
     "devmatch": "devmatch", "devctl": "devctl", "sysrc": "sysrc", "ifconfig": "ifconfig",
     "rcorder": "rcorder", "service": "service", "bhyve": "bhyve", "bhyvectl": "bhyvectl",
     "daemon": "daemon", "pkg": "pkg", "cu": "cu", "grub-bhyve": "grub_bhyve",
-    "devd": "devd", "acpiconf": "acpiconf",
+    "devd": "devd", "acpiconf": "acpiconf", "dmesg": "dmesg",
 }
 
 # Where FreeBSD keeps each command (the laptop's PATH dirs resolve here first).
@@ -22,6 +22,7 @@ LOCATION = {
     "rcorder": "/sbin", "service": "/usr/sbin", "bhyve": "/usr/sbin", "bhyvectl": "/usr/sbin",
     "daemon": "/usr/sbin", "pkg": "/usr/local/sbin", "cu": "/usr/bin",
     "grub-bhyve": "/usr/local/sbin", "devd": "/sbin", "acpiconf": "/usr/sbin",
+    "dmesg": "/sbin",
 }
 
 
