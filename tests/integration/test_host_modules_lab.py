@@ -98,8 +98,9 @@ def test_host_facts_warn_about_problem_cards_and_missing_iommu(lab_laptops):
     assert any('IOMMU is not initialized' in text for text in host['warnings']), host
 
 
-def test_rc_conf_kld_and_bridge(lab_laptops):
-    laptop = lab_laptops('thinkpad-t480-13')
+@pytest.mark.parametrize('profile', ['thinkpad-t480-13', 'thinkpad-t480-15'])
+def test_rc_conf_kld_and_bridge(lab_laptops, profile):
+    laptop = lab_laptops(profile)
     rc_args = {'values': {'wifibox_enable': True},
                'add': {'devmatch_blocklist': ['if_iwm'], 'kld_list': ['nmdm']}}
     before = read(laptop, '/etc/rc.conf')
@@ -148,3 +149,16 @@ def test_bad_input_leaves_the_laptop_files_byte_identical(lab_laptops):
         status, result = module(laptop, name, args)
         assert status == 'FAILED', (name, args, result)
     assert dict((path, read(laptop, path)) for path in files) == before
+
+
+def test_kld_refuses_to_unload_vmm_while_a_vm_exists(lab_laptops):
+    laptop = lab_laptops('thinkpad-t480')
+    assert module(laptop, 'kld', {'name': ['vmm']})[0] == 'CHANGED'
+    assert laptop.ssh('bhyvectl', '--vm=wifibox', '--create').returncode == 0
+    status, result = module(laptop, 'kld', {'name': ['vmm'], 'state': 'absent', 'persist': 'loader'})
+    assert status == 'FAILED' and 'virtual machines still exist (wifibox' in result['msg'], result
+    assert laptop.ssh('kldstat', '-q', '-m', 'vmm').returncode == 0
+    assert laptop.ssh('bhyvectl', '--vm=wifibox', '--destroy').returncode == 0
+    status, result = module(laptop, 'kld', {'name': ['vmm'], 'state': 'absent'})
+    assert status == 'CHANGED' and result['unloaded'] == ['vmm'], result
+    assert laptop.ssh('kldstat', '-q', '-m', 'vmm').returncode == 1
