@@ -1,0 +1,105 @@
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Reading, checking and atomically writing the edited files."""
+
+import pytest
+
+from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import LOADER, RC
+from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
+
+
+class FakeModule(object):
+    def __init__(self, tmpdir, check_mode=False):
+        self.tmpdir = str(tmpdir)
+        self.check_mode = check_mode
+        self.params = {}
+        self.moved = []
+
+    def atomic_move(self, src, dest, unsafe_writes=False):
+        import shutil
+        self.moved.append(dest)
+        shutil.move(src, dest)
+
+    def backup_local(self, path):
+        backup = path + '.bak'
+        with open(path, 'rb') as source, open(backup, 'wb') as target:
+            target.write(source.read())
+        return backup
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    work = tmp_path / 'tmp'
+    work.mkdir()
+    return work
+
+
+def test_missing_file_reads_as_empty_and_is_created(tmp_path, tmp):
+    edited = EditedFile(str(tmp_path / 'loader.conf'), LOADER)
+    assert not edited.exists and edited.before == '' and not edited.changed
+    edited.conf.set('vmm_load', 'YES')
+    module = FakeModule(tmp)
+    assert apply_edits(module, [edited])[0]
+    assert (tmp_path / 'loader.conf').read_text() == 'vmm_load="YES"\n'
+
+
+def test_check_mode_writes_nothing_but_returns_the_diff(tmp_path, tmp):
+    path = tmp_path / 'rc.conf'
+    path.write_text('a="1"\n')
+    edited = EditedFile(str(path), RC)
+    edited.conf.set('a', '2')
+    module = FakeModule(tmp, check_mode=True)
+    changed, diffs, backups = apply_edits(module, [edited], backup=True)
+    assert changed and diffs[0]['before'] == 'a="1"\n' and diffs[0]['after'] == 'a="2"\n'
+    assert backups == {} and module.moved == [] and path.read_text() == 'a="1"\n'
+
+
+def test_unchanged_files_are_not_written(tmp_path, tmp):
+    path = tmp_path / 'rc.conf'
+    path.write_text("a='1'\n")
+    edited = EditedFile(str(path), RC)
+    edited.conf.set('a', '1')
+    module = FakeModule(tmp)
+    assert apply_edits(module, [edited]) == (False, [], {})
+    assert module.moved == []
+
+
+def test_backup(tmp_path, tmp):
+    path = tmp_path / 'rc.conf'
+    path.write_text('a="1"\n')
+    edited = EditedFile(str(path), RC)
+    edited.conf.set('a', '2')
+    changed, dummy, backups = apply_edits(FakeModule(tmp), [edited], backup=True)
+    with open(backups[str(path)]) as handle:
+        assert changed and handle.read() == 'a="1"\n'
+
+
+def test_a_directory_or_non_utf8_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileEditError, match='is a directory'):
+        EditedFile(str(tmp_path), RC)
+    path = tmp_path / 'rc.conf'
+    path.write_bytes(b'a="\xff"\n')
+    with pytest.raises(FileEditError, match='not UTF-8'):
+        EditedFile(str(path), RC)
+
+
+def test_syntax_error_names_the_file_and_the_line(tmp_path):
+    path = tmp_path / 'loader.conf'
+    path.write_text('ok="1"\nbroken="\n')
+    with pytest.raises(FileEditError) as caught:
+        EditedFile(str(path), LOADER)
+    assert 'cannot edit %s safely: line 2' % path in str(caught.value)
+
+
+def test_all_files_are_checked_before_the_first_is_written(tmp_path, tmp):
+    good = tmp_path / 'good.conf'
+    good.write_text('a="1"\n')
+    first = EditedFile(str(good), LOADER)
+    first.conf.set('a', '2')
+    second = EditedFile(str(tmp_path / 'missing' / 'x.conf'), LOADER)
+    second.conf.set('a', '2')
+    module = FakeModule(tmp)
+    with pytest.raises(FileEditError, match='does not exist'):
+        apply_edits(module, [first, second])
+    assert good.read_text() == 'a="1"\n' and module.moved == []
