@@ -61,9 +61,11 @@ class ConfSyntaxError(ValueError):
 class Assignment(object):
     """One ``name=value`` assignment spanning lines[start:end] of the file."""
 
-    def __init__(self, name, value, start, end, comment='', expands=False):
+    def __init__(self, name, value, start, end, comment='', expands=False, raw=None):
         self.name = name
         self.value = value
+        # The value as written (sh dialect, single-line values only).
+        self.raw = raw
         self.start = start
         self.end = end
         self.comment = comment
@@ -198,7 +200,8 @@ def _parse_rc_line(lines, index):
     stripped = rest.lstrip(' \t')
     if stripped and (rest == stripped or not stripped.startswith('#')):
         raise ConfSyntaxError(lineno, line, 'more than a plain assignment on the line (%r follows the value)' % rest)
-    return Assignment(match.group('name'), value, index, end_index + 1, stripped, expands)
+    raw = line[match.end():pos] if end_index == index else None
+    return Assignment(match.group('name'), value, index, end_index + 1, stripped, expands, raw)
 
 
 def _parse_simple_line(dialect, pattern, line, index):
@@ -283,10 +286,20 @@ class ConfFile(object):
             self._append(self.dialect.format(name, value))
             return True
         last = found[-1]
-        if last.value == value and not last.expands:
+        if self._same(last, value):
             return changed
         self._replace(last.start, last.end, [self.dialect.format(name, value, last.comment)])
         return True
+
+    def _same(self, assignment, value):
+        """Whether the assignment already gives ``value`` as we would write it."""
+        if assignment.value != value:
+            return False
+        if not (assignment.expands or '$' in value):
+            return True
+        # With $ the quoting decides what sh makes of it: compare the text as written.
+        quoted = self.dialect.quote + value + self.dialect.quote
+        return assignment.raw is not None and assignment.raw in (quoted, value)
 
     def unset(self, name):
         """Remove every assignment of ``name``; return True if there was one."""

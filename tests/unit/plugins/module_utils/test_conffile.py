@@ -208,3 +208,11 @@ def test_scan_value_reads_simple_lines_of_files_it_will_not_edit():
     assert scan_value(defaults, 'kld_list') == ''
     assert scan_value(defaults, 'cloned_interfaces') == 'lo1'
     assert scan_value(defaults, 'nothing') is None
+
+
+def test_values_with_expansion_are_compared_as_written():
+    conf = ConfFile('a="${b} x"\nc=\\$d\ne=$f\n', RC)
+    assert not conf.set('a', '${b} x')      # same text: no change, every run
+    assert conf.set('c', '$d')              # \$d is a literal, "$d" would expand
+    assert not conf.set('e', '$f')          # e=$f and e="$f" assign the same
+    assert conf.render() == 'a="${b} x"\nc="$d"\ne=$f\n'
