@@ -82,3 +82,14 @@ def test_rc_conf_builds_the_network_at_boot(lab_laptop):
     status = run(lp, "ifconfig", "wifibox0")[1]
     assert "\tinet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255\n" in status
     assert "\tmember: tap0 " in status
+
+
+def test_autobridge_adds_new_taps_while_devd_runs(lab_laptop):
+    lp = lab_laptop
+    lp.sh("sysrc autobridge_interfaces=wifibox0 autobridge_wifibox0='tap*'; "
+          "ifconfig bridge create name wifibox0 up")
+    assert run(lp, "ifconfig", "tap", "create")[1] == "tap0\n"
+    assert "\tmember: tap0 " in run(lp, "ifconfig", "wifibox0")[1]
+    lp.sh("service devd stop")
+    run(lp, "ifconfig", "tap", "create")
+    assert "\tmember: tap1 " not in run(lp, "ifconfig", "wifibox0")[1]

@@ -105,6 +105,10 @@ def main(ctx, argv):
         if err:
             return err
         vm = st["vms"][name]
+        rom = lpc.get("bootrom", "").split(",")[0]
+        if rom and not os.path.exists(ctx.path(rom)):
+            ctx.warnx('Error opening bootrom "%s": No such file or directory' % rom)
+            return 4
         try:
             for slot in slots:
                 _init_device(ctx, st, vm, slot, lpc, wired)
@@ -231,6 +235,8 @@ def _tap(ctx, st, vm, tap):
         unit = int(tap[len(cloner):] or 0)
         st["cloners"].setdefault("tap", []).append(unit)
         st["ifaces"][tap] = {"cloner": "tap", "unit": unit, "groups": ["tap"]}
+        from . import autobridge
+        autobridge.interface_attached(ctx, st, tap, ifconfig.linux_links())
     st["ifaces"].setdefault(tap, {})["opened_by"] = os.getpid()
     vm["tap"].append(tap)
     if st["sysctl"].get("net.link.tap.up_on_open", "0") == "1" or st["osreldate"] >= 1400000:

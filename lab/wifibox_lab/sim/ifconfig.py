@@ -259,6 +259,8 @@ def _create(ctx, st, name, rest, links):
         return ctx.errx(1, "SIOCIFCREATE2 (%s): %s" % (created, r.stderr.strip()))
     st["cloners"].setdefault(cloner, []).append(unit)
     st["ifaces"][target] = {"cloner": cloner, "unit": unit, "groups": [CLONERS[cloner]]}
+    from . import autobridge
+    autobridge.interface_attached(ctx, st, target, linux_links())
     if rest:
         rc = _configure(ctx, st, target, rest)
         if rc:
