@@ -175,6 +175,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import (
     check_name,
     check_value,
     join_list,
+    scan_value,
     split_list,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
@@ -182,6 +183,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     LOADER_CONF,
     LOADER_CONF_DIR,
     LOADER_CONF_DIR_SUFFIX,
+    LOADER_CONF_LOCAL,
     LOADER_LOAD_SUFFIX,
     PPTDEVS_VARIABLES,
 )
@@ -364,6 +366,31 @@ def reboot_reasons(module, conf, tunables, pptdevs_managed):
     return reasons
 
 
+def files_read_after(path):
+    """The files the loader reads after ``path``, whose assignments win over it."""
+    later = []
+    real = os.path.realpath(path)
+    if real == os.path.realpath(LOADER_CONF) and os.path.isdir(LOADER_CONF_DIR):
+        later = sorted(os.path.join(LOADER_CONF_DIR, name) for name in os.listdir(LOADER_CONF_DIR)
+                       if name.endswith(LOADER_CONF_DIR_SUFFIX))
+    if real != os.path.realpath(LOADER_CONF_LOCAL):
+        later.append(LOADER_CONF_LOCAL)
+    return [name for name in later if os.path.isfile(name) and os.path.realpath(name) != real]
+
+
+def warn_overrides(module, path, names):
+    for later in files_read_after(path):
+        try:
+            with open(later) as handle:
+                text = handle.read()
+        except (IOError, OSError, UnicodeDecodeError):
+            continue
+        for name in names:
+            if scan_value(text, name) is not None:
+                module.warn('%s is also set in %s, which the loader reads after %s, so that value wins; '
+                            'change it there or remove it from there' % (name, later, path))
+
+
 def warn_long_values(module, conf):
     for var in PPTDEVS_VARIABLES:
         value = conf.get(var) or ''
@@ -399,6 +426,8 @@ def main():
         changed, diffs, backups = apply_edits(module, [edited], params['backup'])
         reasons = reboot_reasons(module, edited.conf, tunables, bool(params['pptdevs']))
         warn_long_values(module, edited.conf)
+        warn_overrides(module, params['path'], [name for name, value in tunables.items() if value is not None]
+                       + (list(PPTDEVS_VARIABLES) if params['pptdevs'] and params['state'] == 'present' else []))
     except (TaskError, FileEditError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:

@@ -14,6 +14,7 @@ import os
 import pytest
 
 from ansible.module_utils import _internal, basic
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -79,6 +80,8 @@ def run(capsys):
             args['_ansible_check_mode'] = True
         if diff:
             args['_ansible_diff'] = True
+        # Warnings are kept in a process-wide list: start each run with none, as a real run does.
+        ansible_warnings._global_warnings.clear()
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 main()

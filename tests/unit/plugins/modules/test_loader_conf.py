@@ -258,3 +258,26 @@ def test_an_existing_value_past_the_limit_is_reported(host, run, tmp_path):
     result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
     assert result['pptdevs_variables']['pptdevs2'] == '3/0/0'
     assert any('134 bytes long' in warning and 'cuts it at 128' in warning for warning in result['warning_texts'])
+
+
+def test_warns_when_a_file_read_later_overrides(booted, run, tmp_path, monkeypatch):
+    main = tmp_path / 'loader.conf'
+    main.write_text('')
+    confd = tmp_path / 'loader.conf.d'
+    confd.mkdir()
+    (confd / 'other.conf').write_text('pptdevs="4/0/0"\n')
+    (confd / 'ignored.txt').write_text('hw.vmm.amdvi.enable="0"\n')
+    local = tmp_path / 'loader.conf.local'
+    local.write_text('hw.vmm.amdvi.enable="0"\n')
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF', str(main))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_DIR', str(confd))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_LOCAL', str(local))
+    result = run(loader_conf.main, dict(path=str(main), pptdevs=['3/0/0'], tunables={'hw.vmm.amdvi.enable': 1}))
+    texts = result['warning_texts']
+    assert any('pptdevs is also set in %s' % (confd / 'other.conf') in text for text in texts)
+    assert any('hw.vmm.amdvi.enable is also set in %s' % local in text for text in texts)
+    assert not any('ignored.txt' in text for text in texts)
+    # A file of loader.conf.d is only overridden by loader.conf.local.
+    result = run(loader_conf.main, dict(path=str(confd / 'wifibox.conf'), tunables={'hw.vmm.amdvi.enable': 1}))
+    assert [text for text in result['warning_texts'] if 'also set' in text] == [
+        text for text in result['warning_texts'] if str(local) in text]
