@@ -79,26 +79,11 @@ def test_check_mode_writes_nothing_and_masks_the_diff(tmp_path):
         assert secret not in run.out
 
 
-def test_diff_of_a_changed_secret_is_masked(tmp_path):
-    work = str(tmp_path)
-    nets = secret_networks(work)
-    run = run_hosts(work, {'alpine': {'wifibox_guest_networks': nets}})
-    assert run.rc == 0, run.out[-4000:]
-    conf = os.path.join(work, 'alpine', 'wpa_supplicant', 'wpa_supplicant.conf')
-    with open(conf, encoding='utf-8') as handle:
-        assert SECRETS['psk'] in handle.read()
-    assert oct(os.stat(conf).st_mode & 0o777) == '0o600'
-    nets[0] = dict(nets[0], psk='Vvv-Psk-Secret-NEW')
-    run = run_hosts(work, {'alpine': {'wifibox_guest_networks': nets}}, '--diff')
-    assert run.rc == 0, run.out[-4000:]
-    assert run.recap_of('alpine')['changed'] == 1
-    assert re.search(r'-\\tpsk=\*{8}\(secret \d\)', run.out) and re.search(r'\+\\tpsk=\*{8}\(secret \d\)', run.out), run.out
-    for secret in list(SECRETS.values()) + ['Vvv-Psk-Secret-NEW']:
-        assert secret not in run.out
+def test_no_secret_at_vvv_and_a_changed_secret_diffs_masked(tmp_path):
+    """At -vvv, with diff, for every flavour and for a failed validation, no secret is printed anywhere.
 
-
-def test_no_secret_at_vvv(tmp_path):
-    """At -vvv, with diff, for every flavour and for a failed validation, no secret is printed anywhere."""
+    Then a changed passphrase shows in the diff as a change of masked values only.
+    """
     work = str(tmp_path)
     nets = secret_networks(work)
     hosts = {
@@ -118,6 +103,18 @@ def test_no_secret_at_vvv(tmp_path):
     with open(os.path.join(work, 'openwrt', 'etc', 'config', 'wireless'), encoding='utf-8') as handle:
         wireless = handle.read()
     assert SECRETS['psk'] in wireless and SECRETS['eap'] in wireless and SECRETS['key'] in wireless
+    conf = os.path.join(work, 'alpine', 'wpa_supplicant', 'wpa_supplicant.conf')
+    with open(conf, encoding='utf-8') as handle:
+        assert SECRETS['psk'] in handle.read()
+    assert oct(os.stat(conf).st_mode & 0o777) == '0o600'
+
+    nets[0] = dict(nets[0], psk='Vvv-Psk-Secret-NEW')
+    run = run_hosts(work, {'alpine': {'wifibox_guest_networks': nets}}, '--diff')
+    assert run.rc == 0, run.out[-4000:]
+    assert run.recap_of('alpine')['changed'] == 1
+    assert re.search(r'-\\tpsk=\*{8}\(secret \d\)', run.out) and re.search(r'\+\\tpsk=\*{8}\(secret \d\)', run.out), run.out
+    for secret in list(SECRETS.values()) + ['Vvv-Psk-Secret-NEW']:
+        assert secret not in run.out
 
 
 def test_validation_fails_before_any_file_is_written(tmp_path):

@@ -241,3 +241,42 @@ def test_bridged_laptop_leases_from_upstream(lab, rendered):
     assert re.search(r'(^|:)%s - - .*"GET /page' % re.escape(lease['ip']), _http_log(lab), re.M)
     # The guest itself has no address on the bridge and answers nothing.
     assert 'inet ' not in lab.run(guest, 'ip', '-4', 'addr', 'show', 'dev', 'br0').stdout
+
+
+def test_routed_no_nat_and_firewall(lab, rendered):
+    """Routed (static wlan0 from the rendered interfaces.conf, brought up by ifup): no NAT, nothing new gets in."""
+    app = os.path.join(_output_dir(rendered, 'wifibox_alpine-routed-off-eap'), 'appliance')
+    up, guest, laptop, script = _topology(lab)
+    work = lab.work
+    _apply_sysctl(lab, guest, os.path.join(app, 'sysctl.conf'))
+    main = _write(os.path.join(work, 'interfaces'), 'auto lo\niface lo inet loopback\nauto eth0\nauto wlan0\n'
+                  'source %s\n' % os.path.join(app, 'interfaces.conf'))
+    state = os.path.join(work, 'ifstate')
+    os.makedirs(state)
+    lab.run(guest, 'ifup', '--no-scripts', '-i', main, '--state-dir', state, 'eth0', 'wlan0')
+    assert '192.168.50.2/24' in lab.run(guest, 'ip', '-4', 'addr', 'show', 'dev', 'wlan0').stdout
+    assert 'default via 192.168.50.1' in lab.run(guest, 'ip', 'route').stdout
+    rules = os.path.join(app, 'iptables')
+    lab.run(guest, 'iptables-restore', rules)
+    # The upstream router routes the guest LAN to the guest's static address.
+    lab.run(up, 'ip', 'route', 'add', '10.0.0.0/24', 'via', '192.168.50.2')
+    with open(os.path.join(app, 'udhcpd.conf'), encoding='utf-8') as handle:
+        template = handle.read()
+    conf = os.path.join(work, 'udhcpd.conf')
+    text = substitute_udhcpd(template, conf, dns='', domain='lab.example', search='lab.example')
+    _write(conf, text + '\nlease_file %s/udhcpd.leases\npidfile %s/udhcpd.pid\n' % (work, work))
+    _write(os.path.join(work, 'udhcpd.leases'), '')
+    lab.spawn(guest, 'busybox', 'udhcpd', '-f', '-a', '100', conf, log=os.path.join(work, 'udhcpd.log'))
+    lease = _udhcpc(lab, laptop, 'wifibox0', script, 'laptop')
+    assert lease['router'] == '10.0.0.1'
+    # The static upstream DNS comes first when the hook has none to add.
+    assert lease['dns'].split() == ['192.168.50.1', '8.8.8.8', '8.8.4.4']
+    got = _curl(lab, laptop, 'http://192.168.50.1:8080/page')
+    assert got.returncode == 0 and got.stdout.strip() == PAGE, got.stderr
+    # No NAT: the server sees the laptop's own address.
+    assert re.search(r'(^|:)%s - - .*"GET /page' % re.escape(lease['ip']), _http_log(lab), re.M)
+    _listen(lab, laptop, 8022)
+    _listen(lab, guest, 1200)
+    assert _curl(lab, up, 'http://%s:8022/page' % lease['ip']).returncode != 0
+    assert _curl(lab, up, 'http://192.168.50.2:1200/page').returncode != 0
+    assert _curl(lab, laptop, 'http://10.0.0.1:1200/page').returncode == 0
