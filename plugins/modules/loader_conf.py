@@ -74,7 +74,8 @@ options:
     default: false
 notes:
   - Only the file named by O(path) is read and written. A value set here can still be overridden by a file the loader
-    reads later (V(/boot/loader.conf.d/*.conf), then V(/boot/loader.conf.local)).
+    reads later (V(/boot/loader.conf.d/*.conf), then V(/boot/loader.conf.local)); the module warns when one of them
+    sets a name it manages.
   - Lines the loader would reject as malformed (for example a value with an unclosed quote) make the module fail
     without changing the file; fix them first.
   - C(_load) directives are compared with the loaded kernel modules (kldstat(8)) instead of kenv.
