@@ -17,7 +17,7 @@ CLI = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "bin", "wifib
 
 @pytest.fixture
 def own_root():
-    root = os.path.join(DEFAULT_ROOT, "fleet-%s" % uuid.uuid4().hex[:8])
+    root = os.path.join(DEFAULT_ROOT, "fleet-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8]))
     yield root
     api.down_all(root)
     shutil.rmtree(root, ignore_errors=True)

@@ -123,3 +123,11 @@ def test_every_profile_lists_a_wifi_card_with_network_class(make_sim):
         rc, out, _ = lp.run("pciconf", "-lv", wifi)
         assert rc == 0 and "class=0x028000" in out and "    class      = network" in out, name
         assert "subclass" not in out, name
+
+
+def test_double_l_table_header_on_14(sim, make_sim):
+    out = sim.run("pciconf", "-ll")[1].splitlines()
+    assert out[0] == "drv\tselector\tclass    rev  hdr  vendor device subven subdev"
+    assert out[1].startswith("hostb0\tpci0:0:0:0\t0x060000 ")
+    # 13.x has no -ll table
+    assert make_sim("thinkpad-x220").run("pciconf", "-ll")[1].startswith("hostb0@pci0:0:0:0:\t")

@@ -62,3 +62,38 @@ suspend = lifecycle.suspend
 resume = lifecycle.resume
 fault = lifecycle.fault
 guest_request = lifecycle.guest_request
+
+
+def gc():
+    """Remove what crashed test runs left: lab roots `*-<pid>-*` of dead pids, orphan slots.
+
+    Roots of live processes (another engineer's running tests) are left alone.
+    """
+    import re
+    import shutil
+    from .lab import DEFAULT_ROOT, SLOTS
+    from .laptop import _kill, ip, processes_in_netns
+    removed = []
+    if os.path.isdir(DEFAULT_ROOT):
+        for entry in os.listdir(DEFAULT_ROOT):
+            m = re.fullmatch(r"[a-z]+-(\d+)-[0-9a-f]+", entry)
+            if m and not os.path.exists("/proc/" + m.group(1)):
+                path = os.path.join(DEFAULT_ROOT, entry)
+                down_all(path)
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    if os.path.isdir(SLOTS):
+        for slot in os.listdir(SLOTS):
+            try:
+                with open(os.path.join(SLOTS, slot)) as f:
+                    owner = f.read()
+            except OSError:
+                continue
+            if owner and not os.path.isdir(owner):
+                for pid in processes_in_netns("wfl" + slot):
+                    _kill(pid, 9)
+                ip("netns", "del", "wfl" + slot, check=False)
+                ip("link", "del", "wfl" + slot, check=False)
+                Lab.release_slot(int(slot))
+                removed.append("slot " + slot)
+    return removed

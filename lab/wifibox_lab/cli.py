@@ -33,6 +33,7 @@ def main(argv=None):
     s.add_argument("arg", nargs="?")
     sub.add_parser("list", help="laptops of this lab")
     sub.add_parser("profiles", help="hardware profiles")
+    sub.add_parser("gc", help="remove laptops and roots that crashed test runs left behind")
     a = p.parse_args(argv)
     try:
         return _run(a)
@@ -76,6 +77,9 @@ def _run(a):
         for n in lab.names():
             i = lab.info(n)
             print("%s %s %s" % (n, i["address"], i["profile"]))
+        return 0
+    if a.action == "gc":
+        print("\n".join(api.gc()))
         return 0
     if a.action == "profiles":
         print("\n".join(profiles.names()))

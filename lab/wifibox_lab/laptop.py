@@ -13,7 +13,7 @@ import time
 
 from . import rootfs
 from .freebsd import state as statefile
-from .lab import LabError, inventory_yaml
+from .lab import SLOTS, LabError, inventory_yaml
 
 NSINIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nsinit.py")
 
@@ -135,10 +135,9 @@ class Laptop:
             self.lab.release_slot(info["slot"])
         elif os.path.isdir(self.dir):
             # died before lab.json was written: the slot file names this dir
-            for n in os.listdir("/srv/wifibox-lab-slots") if os.path.isdir(
-                    "/srv/wifibox-lab-slots") else []:
+            for n in os.listdir(SLOTS) if os.path.isdir(SLOTS) else []:
                 try:
-                    with open(os.path.join("/srv/wifibox-lab-slots", n)) as f:
+                    with open(os.path.join(SLOTS, n)) as f:
                         if f.read() == self.dir:
                             self.lab.release_slot(int(n))
                 except OSError:

@@ -30,6 +30,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def lab_root():
     """A lab root of its own for this pytest session; every laptop in it is removed at the end."""
+    api.gc()  # what earlier, killed runs left behind
     root = os.path.join(DEFAULT_ROOT, "pytest-%d-%s" % (os.getpid(), uuid.uuid4().hex[:6]))
     api.lab(root)
     yield root

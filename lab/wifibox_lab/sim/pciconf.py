@@ -43,6 +43,16 @@ def main(ctx, argv):
             return 1
         devs = [dev]
     verbose = "v" in flags
+    if flags.count("l") > 1 and st["osreldate"] >= 1400000:
+        # -ll (14+): one table; the header is documented, the row layout is inferred
+        ctx.print("drv\tselector\tclass    rev  hdr  vendor device subven subdev")
+        for dev in devs:
+            ctx.print("%s\t%s\t0x%06x 0x%02x 0x%02x 0x%04x 0x%04x 0x%04x 0x%04x" % (
+                kernel.name_of(st, dev), pci.selector(dev), dev["class"], dev["rev"],
+                dev["hdr"], dev["vendor"], dev["device"], dev["subvendor"], dev["subdevice"]))
+            if verbose:
+                ctx.print(*pci.verbose_lines(dev))
+        return 0
     for dev in devs:
         ctx.print(pci.list_line(kernel.name_of(st, dev), dev))
         if verbose:

@@ -5,6 +5,7 @@ import subprocess
 
 from . import rcorder
 
+# service(8) runs scripts with env -i HOME=/ PATH=<this>
 PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
 DIRS = ("/etc/rc.d", "/usr/local/etc/rc.d")
 USAGE = """usage: service [-j <jail name or id>] -e
