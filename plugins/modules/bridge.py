@@ -247,9 +247,23 @@ def ensure_bridge(bridge, params):
     return dict(name=name, up=True, flags=['UP'], member_names=[], is_bridge=True)
 
 
+def owner_bridge(bridge, member, ours):
+    """The other bridge that already has ``member``, or None (one ``ifconfig`` call, all interfaces)."""
+    for interface in parse_ifconfig(run_checked(bridge.module, ['ifconfig'])):
+        if interface['name'] not in ours and member in interface['member_names']:
+            return interface['name']
+    return None
+
+
 def ensure_members(bridge, params, current):
     name = params['name']
     for member in params['members']:
+        if bridge.exists(member) and member not in current['member_names']:
+            # A member of another bridge makes addm fail with "Device busy" after the other commands ran.
+            other = owner_bridge(bridge, member, (name, params['rename_from']))
+            if other:
+                raise TaskError('members: %s is already a member of %s; take it out there (ifconfig %s deletem %s) '
+                                'or list another tap' % (member, other, other, member))
         if not bridge.exists(member):
             if TAP_NAME.match(member):
                 bridge.run(['ifconfig', member, 'create', 'up'])

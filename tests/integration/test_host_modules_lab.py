@@ -151,6 +151,12 @@ def test_bad_input_leaves_the_laptop_files_byte_identical(lab_laptops):
         status, result = module(laptop, name, args)
         assert status == 'FAILED', (name, args, result)
     assert dict((path, read(laptop, path)) for path in files) == before
+    # A tap already in another bridge is refused before anything is created.
+    assert laptop.ssh('sh', '-c', "'ifconfig bridge0 create && ifconfig tap0 create && ifconfig bridge0 addm tap0'").returncode == 0
+    interfaces = laptop.ssh('ifconfig', '-l').stdout
+    status, result = module(laptop, 'bridge', {'members': ['tap0']})
+    assert status == 'FAILED' and 'tap0 is already a member of bridge0' in result['msg'], result
+    assert laptop.ssh('ifconfig', '-l').stdout == interfaces
 
 
 def test_kld_refuses_to_unload_vmm_while_a_vm_exists(lab_laptops):

@@ -63,6 +63,7 @@ def test_second_run_changes_nothing(host, run):
 def test_existing_bridge_gets_its_member_and_is_brought_up(host, run):
     interfaces(host, 'em0', 'wifibox0', 'tap3')
     host.on('ifconfig', 'wifibox0', out=WIFIBOX0_DOWN_EMPTY)
+    host.on('ifconfig', out=WIFIBOX0_DOWN_EMPTY)
     host.on('ifconfig', 'wifibox0', 'addm', 'tap3')
     host.on('ifconfig', 'wifibox0', 'up')
     result = run(bridge.main, dict(members=['tap3']))
@@ -72,6 +73,7 @@ def test_existing_bridge_gets_its_member_and_is_brought_up(host, run):
 def test_purge_members(host, run):
     interfaces(host, 'wifibox0', 'tap0', 'tap1')
     host.on('ifconfig', 'wifibox0', out=WIFIBOX0)
+    host.on('ifconfig', out=WIFIBOX0)
     host.on('ifconfig', 'wifibox0', 'addm', 'tap1')
     host.on('ifconfig', 'wifibox0', 'deletem', 'tap0')
     result = run(bridge.main, dict(members=['tap1'], purge_members=True))
@@ -127,9 +129,20 @@ def test_a_non_bridge_with_the_name_is_a_clear_error(host, run):
     assert set(host.calls) == {('ifconfig', '-l'), ('ifconfig', 'wifibox0')}
 
 
+def test_member_of_another_bridge_is_refused_before_any_change(host, run):
+    interfaces(host, 'em0', 'bridge0', 'tap0', 'tap1')
+    host.on('ifconfig', 'wifibox0', **MISSING)
+    host.on('ifconfig', out=fixture('em0-not-bridge.txt') + fixture('bridge0-two-taps.txt'))
+    result = run(bridge.main, dict(members=['tap1']))
+    assert result['failed'] and 'tap1 is already a member of bridge0' in result['msg']
+    assert 'ifconfig bridge0 deletem tap1' in result['msg']
+    assert not any(call[:2] == ('ifconfig', 'bridge') for call in host.calls)
+
+
 def test_member_of_another_bridge_is_explained(host, run):
     interfaces(host, 'wifibox0', 'tap0')
     host.on('ifconfig', 'wifibox0', out=WIFIBOX0_DOWN_EMPTY)
+    host.on('ifconfig', out=WIFIBOX0_DOWN_EMPTY)  # the race: another bridge took it after we looked
     host.on('ifconfig', 'wifibox0', 'addm', 'tap0', rc=1, err='ifconfig: BRDGADD tap0: Device busy\n')
     result = run(bridge.main, dict(members=['tap0']))
     assert result['failed'] and 'member of another bridge' in result['msg'] and 'deletem' in result['msg']
