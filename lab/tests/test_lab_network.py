@@ -93,3 +93,15 @@ def test_autobridge_adds_new_taps_while_devd_runs(lab_laptop):
     lp.sh("service devd stop")
     run(lp, "ifconfig", "tap", "create")
     assert "\tmember: tap1 " not in run(lp, "ifconfig", "wifibox0")[1]
+
+
+def test_native_wifi_wlan0_until_ppt_takes_the_card(lab_laptop):
+    from wifibox_lab import api
+    lp = lab_laptop
+    assert 'wlans_iwm0="wlan0"' in lp.read_file("/etc/rc.conf")
+    assert run(lp, "ifconfig", "-g", "wlan")[1] == "wlan0\n"
+    assert "\tparent interface: iwm0\n" in run(lp, "ifconfig", "wlan0")[1]
+    lp.sh("printf 'vmm_load=\"YES\"\\npptdevs=\"3/0/0\"\\n' >> /boot/loader.conf")
+    out = api.reboot(lp)
+    assert "Created wlan(4) interfaces" not in out
+    assert run(lp, "ifconfig", "wlan0")[2] == "ifconfig: interface wlan0 does not exist\n"

@@ -119,8 +119,7 @@ def _etc(d, name, prof):
     shutil.copytree(os.path.join(DATA, "etc"), etc, dirs_exist_ok=True, symlinks=True)
     for sub in ("rc.conf.d", "devd", "rc.d"):
         os.makedirs(os.path.join(etc, sub), exist_ok=True)
-    write(os.path.join(etc, "rc.conf"), 'hostname="%s"\nsshd_enable="YES"\n'
-          'ifconfig_%s="DHCP"\n' % (name, prof["mgmt_if"]))
+    write(os.path.join(etc, "rc.conf"), rc_conf(name, prof))
     # root logs in with /bin/sh as on FreeBSD 14 (the Linux account file otherwise)
     with open("/etc/passwd") as f:
         lines = [("root:x:0:0:Charlie &:/root:/bin/sh" if line.startswith("root:") else line)
@@ -134,6 +133,18 @@ def _etc(d, name, prof):
     for script in ("rc", "rc.shutdown", "rc.suspend", "rc.resume"):
         if os.path.exists(os.path.join(etc, script)):
             os.chmod(os.path.join(etc, script), 0o755)
+
+
+def rc_conf(name, prof):
+    """/etc/rc.conf as the installer and a laptop user leave it: native Wi-Fi configured."""
+    lines = ['hostname="%s"' % name, 'ifconfig_%s="DHCP"' % prof["mgmt_if"],
+             'sshd_enable="YES"', 'ntpd_enable="YES"', 'powerd_enable="YES"',
+             'moused_nondefault_enable="NO"', 'dumpdev="AUTO"', 'zfs_enable="YES"']
+    wifi = next(d for d in prof["devices"]
+                if "pci%d:%d:%d:%d" % tuple(d["bsf4"]) == prof["wifi"])
+    if wifi["native"]:
+        lines += ['wlans_%s0="wlan0"' % wifi["native"], 'ifconfig_wlan0="WPA DHCP"']
+    return "\n".join(lines) + "\n"
 
 
 def _boot(d):

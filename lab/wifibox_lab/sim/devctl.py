@@ -43,7 +43,13 @@ def _set(ctx, arg, driver, force):
         dev["attached"] = None
         dev["fixed"] = driver
         kernel.attach(st, dev, driver)
+        _wlans_follow(st)
     return 0
+
+
+def _wlans_follow(st):
+    from . import ifconfig
+    ifconfig.drop_orphan_wlans(st)
 
 
 def _clear(ctx, arg, force):
@@ -56,6 +62,7 @@ def _clear(ctx, arg, force):
         dev.pop("fixed", None)
         dev["attached"] = None
         kernel.probe(st, dev)
+        _wlans_follow(st)
     return 0
 
 

@@ -12,7 +12,8 @@ import subprocess
 
 from ..freebsd import kernel, state
 
-CLONERS = {"bridge": "bridge", "tap": "tap", "tun": "tap", "vmnet": "tap", "epair": "epair"}
+CLONERS = {"bridge": "bridge", "tap": "tap", "tun": "tap", "vmnet": "tap", "epair": "epair",
+           "wlan": "wlan"}
 FLAG_BITS = [(0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"),
              (0x10, "POINTOPOINT"), (0x20, "NEEDSEPOCH"), (0x40, "RUNNING"), (0x80, "NOARP"),
              (0x100, "PROMISC"), (0x200, "ALLMULTI"), (0x400, "OACTIVE"), (0x800, "SIMPLEX"),
@@ -43,7 +44,9 @@ def find(links, name):
     return next((l for l in links if bsd_name(l["ifname"]) == name), None)
 
 
-def kind(link):
+def kind(link, st=None):
+    if st and st["ifaces"].get(bsd_name(link["ifname"]), {}).get("cloner") == "wlan":
+        return "wlan"  # the lab's stand-in for a wlan(4) vap is a Linux tap
     info = link.get("linkinfo", {})
     k = info.get("info_kind")
     if k == "tun":
@@ -242,6 +245,13 @@ def _create(ctx, st, name, rest, links):
         unit = 0
         while unit in used or find(links, "%s%d" % (cloner, unit)):
             unit += 1
+    wlandev = None
+    if cloner == "wlan":
+        if rest[:1] != ["wlandev"] or len(rest) < 2:
+            return ctx.errx(1, "no device specified with wlandev")
+        wlandev, rest = rest[1], rest[2:]
+        if not _attached_driver(st, wlandev):
+            return ctx.errx(1, "SIOCIFCREATE2 (%s): Device not configured" % name)
     if cloner == "bridge" and not kernel.loaded_file(st, "if_bridge"):
         kernel.load(st, "if_bridge")  # ifconfig autoloads if_bridge.ko
     created = "%s%d" % (cloner, unit)
@@ -259,6 +269,8 @@ def _create(ctx, st, name, rest, links):
         return ctx.errx(1, "SIOCIFCREATE2 (%s): %s" % (created, r.stderr.strip()))
     st["cloners"].setdefault(cloner, []).append(unit)
     st["ifaces"][target] = {"cloner": cloner, "unit": unit, "groups": [CLONERS[cloner]]}
+    if wlandev:
+        st["ifaces"][target]["wlandev"] = wlandev
     from . import autobridge
     autobridge.interface_attached(ctx, st, target, linux_links())
     if rest:
@@ -336,12 +348,30 @@ def _deletem(ctx, st, bridge, member, links):
     return 0
 
 
+def _attached_driver(st, unit_name):
+    """Is there a PCI device attached as `iwm0` etc.?"""
+    return any(d.get("attached") and "%s%d" % (d["attached"]["driver"], d["attached"]["unit"])
+               == unit_name for d in kernel.present(st))
+
+
+def drop_orphan_wlans(st):
+    """wlan(4) vaps go away with their parent device (driver unloaded, devctl, ppt)."""
+    for name, meta in list(st["ifaces"].items()):
+        if meta.get("wlandev") and not _attached_driver(st, meta["wlandev"]):
+            _ip("link", "del", name)
+            st["ifaces"].pop(name)
+            units = st["cloners"].get("wlan", [])
+            if meta["unit"] in units:
+                units.remove(meta["unit"])
+
+
 # ---- status output ---------------------------------------------------------------------------
 def groups(st, link):
     name = bsd_name(link["ifname"])
     meta = st["ifaces"].get(name, {})
-    g = list(meta.get("groups") or {"bridge": ["bridge"], "tap": ["tap"], "lo": ["lo"]}
-             .get(kind(link), []))
+    g = list(meta.get("groups") or {"bridge": ["bridge"], "tap": ["tap"], "lo": ["lo"],
+                                    "wlan": ["wlan"]}
+             .get(kind(link, st), []))
     return g + ["all"]
 
 
@@ -353,7 +383,7 @@ def _opened_by(st, name):
 
 
 def flags_of(st, link, links):
-    k, lf = kind(link), link["flags"]
+    k, lf = kind(link, st), link["flags"]
     name = bsd_name(link["ifname"])
     f = 0
     if "UP" in lf:
@@ -365,11 +395,14 @@ def flags_of(st, link, links):
     if k == "tap":
         if _opened_by(st, name):
             f |= 0x40
+    elif k == "wlan" and "UP" in lf:
+        f |= 0x40
     elif "UP" in lf:
         f |= 0x40
     if link.get("master"):
         f |= 0x100  # members are promiscuous
-    if ("LOWER_UP" in lf or (k == "bridge" and "UP" in lf)) and st["osreldate"] >= 1400000:
+    if k != "wlan" and ("LOWER_UP" in lf or (k == "bridge" and "UP" in lf)) \
+            and st["osreldate"] >= 1400000:
         f |= 0x1000000
     return f
 
@@ -379,7 +412,7 @@ def _flagstr(f):
 
 
 def status(st, link, links):
-    name, k = bsd_name(link["ifname"]), kind(link)
+    name, k = bsd_name(link["ifname"]), kind(link, st)
     mtu = 16384 if k == "lo" else link["mtu"]  # FreeBSD's loopback MTU
     lines = ["%s: %s metric 0 mtu %d" % (name, _flagstr(flags_of(st, link, links)), mtu)]
     meta = st["ifaces"].get(name, {})
@@ -389,6 +422,8 @@ def status(st, link, links):
         lines.append("\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>")
     elif k == "tap":
         lines.append("\toptions=80000<LINKSTATE>")
+    elif k == "wlan":
+        lines.append("\toptions=0")
     elif k not in ("bridge",):
         lines.append("\toptions=481249b<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,LRO,WOL_MAGIC,"
                      "VLAN_HWFILTER,NOMAP>")
@@ -424,6 +459,14 @@ def status(st, link, links):
             lines.append("\tOpened by PID %d" % pid)
         else:
             lines.append("\tstatus: no carrier")
+    elif k == "wlan":
+        lines += ['\tssid "" channel 1 (2412 MHz 11b)',
+                  "\tregdomain FCC country US authmode OPEN privacy OFF txpower 30 bmiss 7 "
+                  "scanvalid 60 bgscan bgscanintvl 300 bgscanidle 250 roam:rssi 7 roam:rate 1 "
+                  "wme bintval 0",
+                  "\tparent interface: %s" % meta.get("wlandev", "?"),
+                  "\tmedia: IEEE 802.11 Wireless Ethernet autoselect (autoselect)",
+                  "\tstatus: no carrier"]
     elif k not in ("bridge", "lo"):
         lines.append("\tmedia: Ethernet autoselect (1000baseT <full-duplex>)")
         lines.append("\tstatus: %s" % ("active" if "LOWER_UP" in link["flags"] else "no carrier"))

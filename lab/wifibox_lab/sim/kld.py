@@ -90,6 +90,8 @@ def kldunload(ctx, argv):
             if err:
                 ctx.warnx("can't unload file: Device busy")
                 failed = True
+        from . import ifconfig
+        ifconfig.drop_orphan_wlans(st)
     return 1 if failed else 0
 
 
