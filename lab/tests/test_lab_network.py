@@ -50,7 +50,8 @@ def test_create_rename_addm_status(lab_laptop):
     assert "master wifibox0" in lp.nsenter(["ip", "link", "show", "tap0"]).stdout
     assert run(lp, "ifconfig", "-g", "bridge")[1].split() == ["wifibox0", "spare", "bridge5",
                                                              "bridge2"]
-    assert run(lp, "ifconfig", "-l")[1].split()[:3] == ["lo0", lp.info["mgmt_if"], "wifibox0"]
+    assert run(lp, "ifconfig", "-l")[1].split()[:4] == ["lo0", lp.info["mgmt_if"], "wlan0",
+                                                       "wifibox0"]
     assert run(lp, "ifconfig", "wifibox0", "deletem", "tap0") == (0, "", "")
     assert run(lp, "ifconfig", "wifibox0", "deletem", "tap0") == (
         1, "", "ifconfig: BRDGDEL tap0: No such file or directory\n")
