@@ -45,12 +45,18 @@ def _host_block(out, host):
     return '\n'.join(lines)
 
 
+# One scenario per flavour, the ones with the most files (EAP files, port forwards, IPv6),
+# keeps the second run short; every scenario shares the same templates and tasks.
+IDEMPOTENCE_HOSTS = ('wifibox_alpine_nat_nat66_psk', 'ifupdown_routed_routed_eap', 'openwrt_routed_routed_eap')
+
+
 def test_second_run_changes_nothing(rendered):
-    """Every scenario: a second run (with --diff) reports no change and shows no diff."""
-    first, hosts, work = rendered
-    for host in hosts:
+    """A second run (with --diff) reports no change and shows no diff."""
+    first, all_hosts, work = rendered
+    for host in all_hosts:
         assert first.recap_of(host)['failed'] == 0, first.out[-3000:]
         assert first.recap_of(host)['changed'] > 0
+    hosts = {name: all_hosts[name] for name in IDEMPOTENCE_HOSTS}
     again = run_hosts(work, hosts, '--diff')
     assert again.rc == 0, again.out[-4000:]
     for host in hosts:
@@ -80,7 +86,9 @@ def test_check_mode_writes_nothing_and_masks_the_diff(tmp_path):
 
 
 def test_no_secret_at_vvv_and_a_changed_secret_diffs_masked(tmp_path):
-    """At -vvv, with diff, for every flavour and for a failed validation, no secret is printed anywhere.
+    """At -vvv, with diff, for both secret files and for a failed validation, no secret is printed anywhere.
+
+    (The ifupdown flavour writes wpa_supplicant.conf with the same tasks as wifibox_alpine.)
 
     Then a changed passphrase shows in the diff as a change of masked values only.
     """
@@ -88,14 +96,13 @@ def test_no_secret_at_vvv_and_a_changed_secret_diffs_masked(tmp_path):
     nets = secret_networks(work)
     hosts = {
         'alpine': {'wifibox_guest_networks': nets},
-        'ifupdown': {'wifibox_guest_flavour': 'ifupdown', 'wifibox_guest_networks': nets},
         'openwrt': {'wifibox_guest_flavour': 'openwrt', 'wifibox_guest_networks': nets},
         'invalid': {'wifibox_guest_networks': [{'ssid': 'x', 'psk': 'Sh0rt!'},
                                                {'ssid': 'y', 'psk': 'Vvv-Non-Ascii-\u00e9-Secret'}]},
     }
     run = run_hosts(work, hosts, '-vvv', '--diff')
     assert run.recap_of('invalid')['failed'] == 1
-    for host in ('alpine', 'ifupdown', 'openwrt'):
+    for host in ('alpine', 'openwrt'):
         assert run.recap_of(host)['failed'] == 0, _host_block(run.out, host)
     for secret in list(SECRETS.values()) + ['Sh0rt!', 'Vvv-Non-Ascii']:
         assert secret not in run.out, 'secret %r printed at -vvv' % secret
