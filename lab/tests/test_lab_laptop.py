@@ -37,3 +37,21 @@ def test_laptop_looks_like_freebsd(lab_laptop):
     r = lab_laptop.ssh("uname -s; uname -r; freebsd-version; hostname; command -v python3.11")
     assert r.stdout.split("\n")[:5] == ["FreeBSD", "14.1-RELEASE-p5", "14.1-RELEASE-p6",
                                         lab_laptop.name, "/usr/local/bin/python3.11"]
+
+
+def test_ansible_reboot_module_reboots_the_laptop(lab_laptop):
+    lp = lab_laptop
+    lp.sh("printf 'vmm_load=\"YES\"\\npptdevs=\"3/0/0\"\\n' >> /boot/loader.conf")
+    before = lp.ssh("sysctl", "-n", "kern.boottime").stdout
+    r = subprocess.run([ANSIBLE, "-i", lp.inventory_path, lp.name, "-m", "ansible.builtin.reboot",
+                        "-a", "reboot_timeout=60"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and '"rebooted": true' in r.stdout, r.stdout + r.stderr
+    assert lp.ssh("sysctl", "-n", "kern.boottime").stdout != before
+    assert lp.ssh("pciconf", "-l", "pci0:3:0:0").stdout.startswith("ppt0@")
+
+
+def test_shutdown_usage(lab_laptop):
+    r = lab_laptop.sh("shutdown -p now")
+    assert r.returncode == 1 and "can only reboot" in r.stderr
+    r = lab_laptop.sh("shutdown -r soon")
+    assert r.stderr == "shutdown: time is not of the form +minutes or now: soon\n"

@@ -10,7 +10,6 @@ import shutil
 import signal
 
 from .freebsd import boot as bootmodel, devdconf, state
-from .laptop import ip, processes_in_netns
 
 FAULTS = {
     "command-fails": "PROG[:MESSAGE]: the simulated command PROG prints MESSAGE and exits 1",
@@ -27,19 +26,39 @@ def _sshd_and_anchor(lp):
         return {int(x) for x in f.read().split()}
 
 
+def processes_of(lp):
+    """PIDs in the laptop's network namespace, found through its anchor process.
+
+    Works from the root namespace and from inside the laptop (for its own `reboot`).
+    """
+    try:
+        ino = os.stat("/proc/%d/ns/net" % lp.anchor_pid()).st_ino
+    except OSError:
+        return []
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat("/proc/%s/ns/net" % pid).st_ino == ino:
+                    out.append(int(pid))
+            except OSError:
+                pass
+    return out
+
+
 def _power_off(lp):
     """What losing power does: processes, network objects, /var/run and /dev/vmm go away."""
-    keep = _sshd_and_anchor(lp)
-    for pid in processes_in_netns(lp.netns):
+    keep = _sshd_and_anchor(lp) | {os.getpid()}
+    for pid in processes_of(lp):
         if pid not in keep:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    out = ip("-n", lp.netns, "-o", "link", "show").stdout
+    out = lp.nsenter(["ip", "-o", "link", "show"]).stdout
     for name in re.findall(r"^\d+: ([^:@]+)[:@]", out, re.M):
         if name not in ("lo", lp.info["mgmt_if"]):
-            ip("-n", lp.netns, "link", "del", name, check=False)
+            lp.nsenter(["ip", "link", "del", name])
     run = os.path.join(lp.dir, "fs/run")
     for entry in os.listdir(run):
         if entry not in ("sshd", "sshd.pid"):

@@ -52,6 +52,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 UseDNS no
 PrintMotd no
+PrintLastLog no
 MaxStartups 100:30:200
 MaxSessions 100
 SetEnv PATH={path}

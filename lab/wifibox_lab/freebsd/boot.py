@@ -30,8 +30,10 @@ def power_on(state, root):
         d.pop("fixed", None)          # devctl set driver does not survive a reboot
         if d.get("gone") == "until-vmm-reload":
             d.pop("gone")             # a cold boot finds the card again
+    # kern.boottime must change at every boot: Ansible's reboot module waits for that
+    boottime = max(int(time.time()), state.get("boottime", 0) + 1)
     state.update(kenv=env, klds=kernel.new_klds(), vms={}, ifaces={}, cloners={}, sysctl={},
-                 loader_messages=messages, autoloaded=[], boottime=int(time.time()))
+                 loader_messages=messages, autoloaded=[], boottime=boottime)
     state.pop("next_kld_id", None)
     state.pop("next_mod_id", None)
     state["boots"] = state.get("boots", 0) + 1
