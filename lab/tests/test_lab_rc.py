@@ -174,3 +174,28 @@ def test_cli_state_and_events(lab_laptop):
     r = subprocess.run([cli, "--root", root, "ssh", lab_laptop.name, "uname", "-n"],
                        capture_output=True, text=True)
     assert r.stdout == lab_laptop.name + "\n"
+
+
+def test_default_start_honours_flags_and_env(lab_laptop):
+    lp = lab_laptop
+    lp.write_file("/usr/local/etc/rc.d/echoer", """#!/bin/sh
+# PROVIDE: echoer
+. /etc/rc.subr
+name="echoer"
+rcvar="echoer_enable"
+load_rc_config $name
+command="/usr/bin/env"
+command_args="sh -c 'echo \\"\\$GREETING\\" > /var/log/echoer.out'"
+run_rc_command "$1"
+""", 0o755)
+    lp.sh("sysrc echoer_enable=YES echoer_env=GREETING=hello")
+    assert sh(lp, "service echoer start") == (0, "Starting echoer.\n", "")
+    assert lp.read_file("/var/log/echoer.out") == "hello\n"
+
+
+def test_daemon_restart_delay_and_syslog(lab_laptop):
+    lp = lab_laptop
+    assert sh(lp, "daemon -R 0 true") == (6, "", "daemon: invalid restart delay\n")
+    assert sh(lp, "daemon -S -T labtag -P /var/run/s.pid sh -c 'echo to-syslog'")[0] == 0
+    time.sleep(0.5)
+    assert sh(lp, "test -e /var/run/s.pid")[0] == 1  # without -r the supervisor ends with it

@@ -96,3 +96,13 @@ def test_unload_detaches_the_driver(sim):
     assert sim.run("pciconf", "-l", "iwm0")[0] == 0
     sim.run("kldunload", "if_iwm")
     assert sim.run("pciconf", "-l", "pci0:3:0:0")[1].startswith("none")
+
+
+def test_by_id(sim):
+    sim.run("kldload", "nmdm")
+    i = _id(sim, "nmdm.ko")
+    assert sim.run("kldstat", "-i", str(i))[1].splitlines()[1].endswith(" nmdm.ko")
+    assert sim.run("kldstat", "-i", "999") == (
+        1, "", "kldstat: can't stat file id 999: No such file or directory\n")
+    assert sim.run("kldunload", "-i", str(i)) == (0, "", "")
+    assert sim.run("kldstat", "-q", "-n", "nmdm")[0] == 1
