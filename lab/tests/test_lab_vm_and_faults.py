@@ -105,3 +105,32 @@ def test_fault_command_fails_and_disk_full(lab_laptop):
     assert r.returncode == 1 and r.stderr == "sysrc: /etc/rc.conf: No space left on device\n"
     api.fault(lp, "clear")
     assert lp.sh("sysrc foo=bar").returncode == 0
+
+
+GUEST = """#!/usr/local/bin/python3.11
+import json, os, signal, sys, time
+vm = json.loads(os.environ["WIFIBOX_LAB_VM"])
+with open("/var/log/guest.json", "w") as f:
+    json.dump(vm, f)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # ACPI power-off: the guest shuts down
+time.sleep(int(sys.argv[1]) if len(sys.argv) > 1 else 600)
+sys.exit(2)  # halted
+"""
+
+
+def test_a_real_guest_program_takes_the_stand_ins_place(vm_laptop):
+    import json
+    lp = vm_laptop
+    lp.write_file("/root/guest", GUEST, 0o755)
+    api.set_guest_command(lp, ["/root/guest"])
+    lp.sh(START.format(flags=""))
+    vm = json.loads(_wait(lp, "/var/log/guest.json"))
+    assert vm["name"] == "wifibox" and vm["memory_mb"] == 128 and vm["taps"] == ["tap0"]
+    assert vm["ppt"] == ["3/0/0"] and vm["lpc"] == {"com1": "/dev/nmdm0A"}
+    assert {"bus": 0, "slot": 5, "func": 0, "emul": "virtio-9p", "conf": "cfg=/vm/cfg,ro"} \
+        in vm["slots"]
+    lp.sh("kill %d" % _bhyve_pid(lp))
+    assert _wait(lp, "/var/log/vm.status") == "exit=1\n"
+    api.set_guest_command(lp, ["/root/guest", "0"])
+    lp.sh("rm /var/log/vm.status; " + START.format(flags=""))
+    assert _wait(lp, "/var/log/vm.status") == "exit=2\n"

@@ -62,6 +62,7 @@ suspend = lifecycle.suspend
 resume = lifecycle.resume
 fault = lifecycle.fault
 guest_request = lifecycle.guest_request
+set_guest_command = lifecycle.set_guest_command
 
 
 def gc():

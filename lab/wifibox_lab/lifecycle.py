@@ -183,3 +183,15 @@ def guest_request(lp, vm_name, request):
         vm["request"] = request
         pid = vm["pid"]
     os.kill(pid, signal.SIGUSR1)
+
+
+def set_guest_command(lp, argv):
+    """Make bhyve run `argv` as the guest from now on (None: back to the stand-in guest).
+
+    See wifibox_lab.sim.bhyve._real_guest for the contract the program follows.
+    """
+    with state.locked(lp.dir) as st:
+        if argv:
+            st["guest_command"] = list(argv)
+        else:
+            st.pop("guest_command", None)

@@ -124,12 +124,21 @@ def main(ctx, argv):
         vm["destroy_on_poweroff"] = "-D" in flags
         fail_now = state.fault(st, "bhyve-exit4")
         taps = list(vm["tap"])
-    fds = _open_taps(ctx, taps)
+        guest = st.get("guest_command")
+        description = {"name": name, "memory_mb": memory, "wired": wired, "lpc": lpc,
+                       "cpus": next((v for o, v in opts if o == "-c"), "1"),
+                       "slots": [dict(zip(("bus", "slot", "func", "emul", "conf"), x))
+                                 for x in slots], "taps": taps, "ppt": list(vm["ppt"]),
+                       "laptop_dir": ctx.laptop_dir}
+    # a real guest opens the taps itself; the stand-in holds them so they show carrier
+    fds = [] if guest else _open_taps(ctx, taps)
     try:
         if fail_now:
             time.sleep(0.2)
             ctx.err.write("vm_run error -1, errno 5\n")
             outcome = "error"
+        elif guest:
+            outcome = _real_guest(ctx, name, guest, description)
         else:
             outcome = _stand_in_guest(ctx, name)
     finally:
@@ -253,6 +262,33 @@ def _open_taps(ctx, taps):
         except OSError:
             pass  # unit tests run without a tap device; the state still says who opened it
     return fds
+
+
+def _real_guest(ctx, name, argv, description):
+    """Run the lab's guest program (e.g. a qemu launcher) in bhyve's place.
+
+    It gets the VM as JSON in $WIFIBOX_LAB_VM, receives SIGTERM as the ACPI power-off
+    request, and its exit status is bhyve's (0 reboot .. 4 error). Lab requests
+    (SIGUSR1) end it and bhyve exits with the requested status.
+    """
+    import json
+    env = dict(os.environ, WIFIBOX_LAB_VM=json.dumps(description))
+    child = subprocess.Popen(argv, env=env)
+    requested = []
+
+    def on_term(*_):
+        child.send_signal(signal.SIGTERM)
+
+    def on_request(*_):
+        st = state.read(ctx.laptop_dir)
+        requested.append((st["vms"].get(name) or {}).get("request") or "error")
+        child.kill()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGUSR1, on_request)
+    code = child.wait()
+    if requested:
+        return requested[0]
+    return {v: k for k, v in EXIT_CODES.items()}.get(code, "error")
 
 
 def _stand_in_guest(ctx, name):
