@@ -57,7 +57,8 @@ def test_vm_runs_holds_tap_and_powers_off_on_sigterm(vm_laptop):
     assert lp.sh("ls /dev/vmm").stdout == "wifibox\n"
     assert lp.sh("kldunload vmm").stderr == "kldunload: can't unload file: Device busy\n"
     # a second VM cannot take the same ppt device
-    r = lp.sh("grub-bhyve -S -M 128M other && " + BHYVE.format(flags="").replace("wifibox", "other"))
+    other = BHYVE.format(flags="").replace("wifibox", "other")
+    r = lp.sh("grub-bhyve -S -M 128M other && " + other)
     assert r.returncode == 4 and "Device busy" in r.stderr
     lp.sh("kill %d" % pid)  # SIGTERM = ACPI power-off
     assert _wait(lp, "/var/log/vm.status") == "exit=1\n"

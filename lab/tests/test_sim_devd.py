@@ -28,6 +28,7 @@ def test_higher_priority_replaces_the_base_rule():
 
 
 def test_regex_is_anchored_and_comments_ignored():
-    rules = devdconf.parse('/* x */ notify 20 { match "system" "ACP"; action "no"; }; // y\n' + BASE)
+    rules = devdconf.parse('/* x */ notify 20 { match "system" "ACP"; action "no"; }; // y\n'
+                           + BASE)
     assert devdconf.first_match(rules, "notify", EVENT)["priority"] == 10
     assert devdconf.first_match(rules, "notify", dict(EVENT, subsystem="Suspend")) is None

@@ -23,7 +23,8 @@ def test_already_loaded_and_n_flag(sim):
 
 
 def test_missing_module_and_multiple_files(sim):
-    assert sim.run("kldload", "foo") == (1, "", "kldload: can't load foo: No such file or directory\n")
+    assert sim.run("kldload", "foo") == (
+        1, "", "kldload: can't load foo: No such file or directory\n")
     rc, _, err = sim.run("kldload", "foo", "nmdm")
     assert rc == 1 and sim.run("kldstat", "-q", "-n", "nmdm")[0] == 0
     assert sim.run("kldload", "-q", "foo") == (1, "", "")

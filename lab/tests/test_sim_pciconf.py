@@ -1,5 +1,4 @@
 """pciconf(8) against FREEBSD.md section 1."""
-import os
 
 T480_IWM = ("iwm0@pci0:3:0:0:\tclass=0x028000 rev=0x78 hdr=0x00 vendor=0x8086 device=0x24fd "
             "subvendor=0x8086 subdevice=0x0010")

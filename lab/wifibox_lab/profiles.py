@@ -1,4 +1,5 @@
-"""Hardware profiles of real laptops: PCI devices (as `pciconf -lv` shows them), CPU, IOMMU, FreeBSD version.
+"""Hardware profiles of real laptops: PCI devices (as `pciconf -lv` shows them), CPU, IOMMU,
+FreeBSD version.
 
 Each device row: (selector, class, rev, hdr, vendor, device, subvendor, subdevice,
 vendor name, device name, native driver or None). The native driver is what attaches
@@ -226,7 +227,8 @@ PROFILES = {
                             cpu="11th Gen Intel(R) Core(TM) i7-1165G7 @ 2.80GHz",
                             vendor="GenuineIntel", iommu="vt-d", release="14.2", mgmt_if="ue0",
                             ncpu=8, physmem=32 << 30, wifi="pci0:170:0:0"),
-    "thinkpad-e14-amd": dict(smbios=('LENOVO', '21EB0041GE', 'ThinkPad E14 Gen 4', 'R1YET61W(1.30 )'),
+    "thinkpad-e14-amd": dict(smbios=('LENOVO', '21EB0041GE', 'ThinkPad E14 Gen 4',
+                                     'R1YET61W(1.30 )'),
         cpuid='0xa50f00',
         devices=_THINKPAD_AMD, cpu="AMD Ryzen 7 5825U with Radeon Graphics",
                              vendor="AuthenticAMD", iommu="amd-vi", release="14.1",

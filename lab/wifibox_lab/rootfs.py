@@ -28,8 +28,8 @@ from wifibox_lab.sim.main import main
 sys.exit(main({prog!r}, {laptop!r}))
 """
 
-SITECUSTOMIZE = '''# wifibox lab: Python in this laptop sees FreeBSD's uname (platform.system() == "FreeBSD"),
-# as Python on a real FreeBSD laptop would; Linux python runs underneath.
+SITECUSTOMIZE = '''# wifibox lab: Python in this laptop sees FreeBSD's uname
+# (platform.system() == "FreeBSD") as on a real FreeBSD laptop; Linux python runs underneath.
 import os as _os
 _real_uname = _os.uname
 def _freebsd_uname():

@@ -47,7 +47,8 @@ def main(ctx, argv):
                     _signal(vm, signal.SIGUSR1)
                 return 0
         if "--get-stats" in actions or "--get-all" in actions:
-            ctx.print("vcpu0 stats:", "number of times in/out of guest      %d" % (vm["memory_mb"] * 7),
+            ctx.print("vcpu0 stats:",
+                      "number of times in/out of guest      %d" % (vm["memory_mb"] * 7),
                       "memory (MB)                          %d" % vm["memory_mb"],
                       "memory wired                         %s" % ("yes" if vm["wired"] else "no"))
             return 0

@@ -1,7 +1,6 @@
 """devmatch(8): load the native modules of unattached devices, honouring devmatch_blocklist."""
 import getopt
 import os
-import subprocess
 
 from ..freebsd import boot, state
 
