@@ -53,9 +53,10 @@ class Laptop:
         """Build the laptop and start it; on any failure everything built is removed."""
         if not self.name.replace("-", "").replace("_", "").isalnum() or len(self.name) > 40:
             raise LabError("bad laptop name %r (letters, digits, - and _)" % self.name)
-        if os.path.exists(self.dir):
-            raise LabError("laptop %s already exists" % self.name)
-        os.makedirs(self.dir)
+        try:
+            os.makedirs(self.dir)
+        except FileExistsError:
+            raise LabError("laptop %s already exists" % self.name) from None
         slot = self.lab.claim_slot(self.dir)
         try:
             host_addr, addr = self.lab.addresses(slot)
@@ -128,8 +129,7 @@ class Laptop:
         except OSError:
             info = None
         if info:
-            for pid in processes_in_netns(info["netns"]):
-                _kill(pid, signal.SIGKILL)
+            self._kill_all(info)
             ip("netns", "del", info["netns"], check=False)
             ip("link", "del", info["veth"], check=False)
             self.lab.release_slot(info["slot"])
@@ -144,6 +144,39 @@ class Laptop:
                     pass
         shutil.rmtree(self.dir, ignore_errors=True)
         self.lab.refresh_access_files()
+
+    def _kill_all(self, info):
+        """Kill the laptop's processes so that none is left, not even as a zombie.
+
+        Everything but nsinit dies first (nsinit, a child subreaper, reaps them), then
+        nsinit itself; whatever is still there after that gets SIGKILL.
+        """
+        try:
+            anchor = self.anchor_pid()
+        except (OSError, ValueError, IndexError):
+            anchor = None
+        pids = set(processes_in_netns(info["netns"]))
+        if anchor:
+            try:
+                ino = os.stat("/proc/%d/ns/net" % anchor).st_ino
+                pids |= {int(p) for p in os.listdir("/proc") if p.isdigit()
+                         and _ns_ino(p) == ino}
+            except OSError:
+                pass
+        for pid in pids - {anchor}:
+            _kill(pid, signal.SIGKILL)
+        if anchor in pids:
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline and \
+                    any(os.path.exists("/proc/%d" % p) and _alive(p) for p in pids - {anchor}):
+                time.sleep(0.01)
+            _kill(anchor, signal.SIGTERM)
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline and _alive(anchor):
+                time.sleep(0.01)
+        for pid in pids:
+            if _alive(pid):
+                _kill(pid, signal.SIGKILL)
 
     # ---- running things inside ----------------------------------------------------------------
     def nsenter(self, argv, **kw):
@@ -185,6 +218,22 @@ def _kill(pid, sig):
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _ns_ino(pid):
+    try:
+        return os.stat("/proc/%s/ns/net" % pid).st_ino
+    except OSError:
+        return None
+
+
+def _alive(pid):
+    """Running (not gone, not a zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def netns_inode(name):
