@@ -106,3 +106,11 @@ def test_native_wifi_wlan0_until_ppt_takes_the_card(lab_laptop):
     out = api.reboot(lp)
     assert "Created wlan(4) interfaces" not in out
     assert run(lp, "ifconfig", "wlan0")[2] == "ifconfig: interface wlan0 does not exist\n"
+
+
+def test_addm_mtu_mismatch(lab_laptop):
+    lp = lab_laptop
+    lp.sh("ifconfig bridge create; ifconfig tap create; ifconfig tap create; "
+          "ifconfig bridge0 addm tap0; ifconfig tap1 mtu 9000")
+    assert run(lp, "ifconfig", "bridge0", "addm", "tap1") == (
+        1, "", "ifconfig: BRDGADD tap1: Invalid argument\n")

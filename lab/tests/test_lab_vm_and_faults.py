@@ -135,3 +135,17 @@ def test_a_real_guest_program_takes_the_stand_ins_place(vm_laptop):
     api.set_guest_command(lp, ["/root/guest", "0"])
     lp.sh("rm /var/log/vm.status; " + START.format(flags=""))
     assert _wait(lp, "/var/log/vm.status") == "exit=2\n"
+
+
+def test_uefi_vm_already_running_is_busy(vm_laptop):
+    lp = vm_laptop
+    lp.sh("pkg install -y bhyve-firmware >/dev/null")
+    uefi = ("bhyve -c 1 -m 128M -S -s 0,hostbridge -s 31,lpc "
+            "-l bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd uefivm")
+    lp.sh("daemon -o /var/log/uefi.log " + uefi)
+    end = time.monotonic() + 10
+    while not (lp.state()["vms"].get("uefivm") or {}).get("pid") and time.monotonic() < end:
+        time.sleep(0.1)
+    r = lp.sh(uefi)
+    assert (r.returncode, r.stderr) == (4, "bhyve: vm_reinit: Device busy\n")
+    lp.sh("bhyvectl --vm=uefivm --destroy")
