@@ -107,3 +107,9 @@ def test_by_id(sim):
         1, "", "kldstat: can't stat file id 999: No such file or directory\n")
     assert sim.run("kldunload", "-i", str(i)) == (0, "", "")
     assert sim.run("kldstat", "-q", "-n", "nmdm")[0] == 1
+
+
+def test_human_sizes(sim):
+    sim.run("kldload", "vmm")
+    row = [l for l in sim.run("kldstat", "-h")[1].splitlines() if l.endswith("vmm.ko")][0]
+    assert "     3.7M vmm.ko" in row

@@ -98,8 +98,17 @@ def kldunload(ctx, argv):
 HEADER = "Id Refs Address                Size Name"
 
 
-def _row(k):
-    return "%2d %4d 0x%016x %8x %s" % (k["id"], k["refs"], k["address"], k["size"], k["file"])
+def _human(n):
+    """humanize_number(3) with HN_AUTOSCALE | HN_DECIMAL | HN_NOSPACE (approximately)."""
+    for unit in ("", "K", "M", "G"):
+        if n < 1000 or unit == "G":
+            return ("%.1f%s" % (n, unit)) if unit and n < 10 else "%d%s" % (round(n), unit)
+        n /= 1024.0
+
+
+def _row(k, human=False):
+    size = "%8s" % _human(k["size"]) if human else "%8x" % k["size"]
+    return "%2d %4d 0x%016x %s %s" % (k["id"], k["refs"], k["address"], size, k["file"])
 
 
 def kldstat(ctx, argv):
@@ -141,8 +150,9 @@ def kldstat(ctx, argv):
     ctx.print(HEADER)
     for k in entries:
         if verbose:
-            ctx.print(_row(k) + " (%s)" % k["path"], "\tContains modules:", "\t\t Id Name")
+            ctx.print(_row(k, "-h" in o) + " (%s)" % k["path"], "\tContains modules:",
+                      "\t\t Id Name")
             ctx.print(*["\t\t%3d %s" % (m[0], m[1]) for m in k["modules"]])
         else:
-            ctx.print(_row(k))
+            ctx.print(_row(k, "-h" in o))
     return 0
