@@ -13,7 +13,7 @@ USAGE = ("usage: pciconf -l [-BbcetVv] [device]\n"
 
 def main(ctx, argv):
     try:
-        opts, args = getopt.getopt(argv, "aBbcDehlrVvwx")
+        opts, args = getopt.getopt(argv, "aBbcDehlrtVvwx")
     except getopt.GetoptError:
         ctx.err.write(USAGE + "\n")
         return 1
