@@ -14,7 +14,7 @@ from . import profiles
 from .freebsd import boot, kmod, state
 from .sim import main as simmain
 
-LAB_SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 REAL_PYTHON = "/usr/bin/python3.11"
 
@@ -99,20 +99,35 @@ def _shims(d):
     """
     py = os.path.join(d, "python3.11")
     os.link(REAL_PYTHON, py)
+    copy_simulator(d)
     for prog, where in simmain.LOCATION.items():
         target = {"/sbin": "sim/usr.sbin", "/usr/sbin": "sim/usr.sbin", "/bin": "sim/usr.bin",
                   "/usr/bin": "sim/usr.bin", "/usr/local/sbin": "fs/usr/local/sbin"}[where]
         if prog in ("grub-bhyve",):
             continue  # installed by `pkg install grub2-bhyve`
         write(os.path.join(d, target, prog),
-              SHIM.format(python=py, src=LAB_SRC, prog=prog, laptop=d), 0o755)
+              shim_text(d, prog), 0o755)
     for hidden in ("python3", "python3.11", "python3-config", "python3.11-config", "pydoc3",
                    "pydoc3.11", "python"):
         os.mknod(os.path.join(d, "sim/usr.bin", hidden), stat.S_IFCHR | 0o000, os.makedev(0, 0))
 
 
 def shim_text(d, prog):
-    return SHIM.format(python=os.path.join(d, "python3.11"), src=LAB_SRC, prog=prog, laptop=d)
+    return SHIM.format(python=os.path.join(d, "python3.11"), src=simulator_path(d), prog=prog, laptop=d)
+
+
+def simulator_path(d):
+    """Where the laptop's shims import the simulator from: a copy in the laptop dir.
+
+    The work tree may live under a path the laptop mounts over (a clone in /tmp:
+    each laptop has its own /tmp), so the shims cannot import it from there.
+    """
+    return os.path.join(d, "lib")
+
+
+def copy_simulator(d):
+    shutil.copytree(PACKAGE_DIR, os.path.join(simulator_path(d), "wifibox_lab"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"), dirs_exist_ok=True)
 
 
 def _etc(d, name, prof):
