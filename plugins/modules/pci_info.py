@@ -14,8 +14,9 @@ description:
   - Runs C(pciconf -lv) on the host and returns one entry per PCI function, with the driver that holds it,
     its IDs, the names from the PCI database and the forms FreeBSD uses to name it
     (the C(pci0:3:0:0) selector of pciconf(8) and the C(3/0/0) form of C(pptdevs) and bhyve(8)).
-  - Marks Wi-Fi cards (class C(0x0280xx), network/other, and wireless controllers C(0x0dxxxx))
-    and whether ppt(4) already holds them for pass-through.
+  - Marks wireless devices and whether ppt(4) already holds them for pass-through. Wireless means class
+    C(0x0280xx) (network/other, where laptop Wi-Fi cards sit) or C(0x0dxxxx) (wireless controllers, which
+    includes Bluetooth, C(0x0d11xx)); M(wifibox.bhyve.host_facts) narrows this to the Wi-Fi cards.
   - Reads both the FreeBSD 13+ output and the FreeBSD 12.x output (C(card=)/C(chip=) words).
 author:
   - wifibox.bhyve developers (@wifibox-bhyve)
@@ -151,7 +152,7 @@ devices:
       type: str
       sample: null
     wireless:
-      description: Whether the device is a Wi-Fi card (class V(0x0280xx) or V(0x0dxxxx)).
+      description: Whether the device is wireless, class V(0x0280xx) (Wi-Fi cards) or V(0x0dxxxx) (wireless controllers, Bluetooth included).
       type: bool
       sample: true
     held_by_ppt:
@@ -159,7 +160,7 @@ devices:
       type: bool
       sample: false
 wireless:
-  description: The entries of RV(devices) that are Wi-Fi cards, in listing order.
+  description: The entries of RV(devices) whose RV(devices[].wireless) is true, in listing order.
   returned: always
   type: list
   elements: dict
