@@ -42,7 +42,8 @@ def is_root():
 def need_tools(*names):
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
-        pytest.skip('missing tools (run scripts/bootstrap): %s' % ', '.join(missing))
+        # A failure, not a skip: a green run must not hide a missing install step.
+        pytest.fail('missing tools (run scripts/bootstrap): %s' % ', '.join(missing))
 
 
 class RoleRun:
@@ -302,7 +303,7 @@ class Lab:
 @pytest.fixture
 def lab(tmp_path):
     if not is_root():
-        pytest.skip('the namespace lab needs root')
+        pytest.fail('the namespace lab needs root (run the tests as root, as scripts/test does in CI)')
     need_tools('ip', 'busybox', 'iptables-restore', 'dnsmasq', 'curl')
     work = tmp_path / 'lab'
     work.mkdir()

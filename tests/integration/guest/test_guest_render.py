@@ -26,7 +26,7 @@ def mode_of(path):
 @pytest.fixture(scope='module', autouse=True)
 def _tools():
     if not is_root():
-        pytest.skip('the checks run the tools in new network namespaces (root)')
+        pytest.fail('the checks run the tools in new network namespaces: run the tests as root')
     need_tools('busybox', 'iptables-restore', 'ip6tables-restore', 'wpa_supplicant', 'ifquery', 'radvd', 'unshare')
 
 
