@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
+
 # Names we accept from the user.  Loader/sysctl names may be dotted OIDs whose
 # later parts may start with a digit or hold a dash (hint.uart.0.at,
 # kern.vt.fb.modes.DP-1); rc.conf names are sh identifiers.
@@ -348,4 +350,18 @@ def scan_value(text, name):
     value = None
     for match in pattern.finditer(text):
         value = next(group for group in match.groups() if group is not None)
+    return value
+
+
+def value_text(option, name, value):
+    """The text to write for a task's YAML value: booleans as YES/NO, numbers as digits.
+
+    Raises TaskError naming ``option`` and ``name`` for anything else than a string.
+    """
+    if isinstance(value, bool):
+        return 'YES' if value else 'NO'
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise TaskError('%s: the value of %s is %r; give a string, a number or a boolean' % (option, name, value))
     return value

@@ -16,7 +16,7 @@ import os
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import ConfFile, ConfSyntaxError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import ConfFile, ConfSyntaxError, scan_value
 
 
 class FileEditError(Exception):
@@ -119,3 +119,25 @@ def apply_edits(module, files, backup=False):
         if backup_file:
             backups[edited.path] = backup_file
     return True, diffs, backups
+
+
+def read_text(path):
+    """The text of ``path``, or '' when it is absent or unreadable (for files only consulted)."""
+    try:
+        with open(to_bytes(path), 'rb') as handle:
+            return handle.read().decode('utf-8')
+    except (IOError, OSError, UnicodeDecodeError):
+        return ''
+
+
+def warn_overridden(module, path, later_files, names, read_after):
+    """Warn for each of ``names`` that a file read after ``path`` also sets: that value wins.
+
+    ``read_after`` completes "which ... after PATH", e.g. "the loader reads".
+    """
+    for later in later_files:
+        text = read_text(later)
+        for name in names:
+            if scan_value(text, name) is not None:
+                module.warn('%s is also set in %s, which %s after %s, so that value wins; '
+                            'change it there or remove it from there' % (name, later, read_after, path))

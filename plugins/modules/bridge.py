@@ -160,6 +160,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_checked, run_command
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import SYSCTL
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import BRIDGE_NAME, SYSCTL_CONF, TAP_UP_ON_OPEN_SYSCTL
+from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
 from ansible_collections.wifibox.bhyve.plugins.module_utils.ifconfig import (
     INTERFACE_NAME,
@@ -176,10 +177,6 @@ _IFCONFIG_HINTS = (
     ('Invalid argument', 'the member\'s MTU differs from the bridge\'s; give both the same MTU'),
     ('No such file or directory', 'the interface does not exist'),
 )
-
-
-class TaskError(Exception):
-    """Bad input or host state; the message names the input and the fix."""
 
 
 class Bridge(object):

@@ -137,14 +137,11 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     VMM_DEV_DIR,
     VMM_MODULE,
 )
+from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
 from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, module_state
 
 _MODULE_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
-
-
-class TaskError(Exception):
-    """Bad input or a module that cannot change state; the message says why and what to do."""
 
 
 def normalise_names(names):

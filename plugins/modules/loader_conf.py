@@ -176,8 +176,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import (
     check_name,
     check_value,
     join_list,
-    scan_value,
     split_list,
+    value_text,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     KENV_MAX_VALUE_LENGTH,
@@ -188,7 +188,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     LOADER_LOAD_SUFFIX,
     PPTDEVS_VARIABLES,
 )
-from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
+from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, warn_overridden
 from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import module_state, read_kenv
 from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import (
     PciconfParseError,
@@ -201,22 +202,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import (
 _MODULE_DIRECTIVE_SUFFIXES = ('_name', '_type', '_flags', '_before', '_after', '_error')
 
 
-class TaskError(Exception):
-    """Bad input or host state; the message names the input and the fix."""
-
-
 # --- validate ---------------------------------------------------------------------------
-def loader_value(name, value):
-    """The text to write for a YAML value, or raise TaskError."""
-    if isinstance(value, bool):
-        return 'YES' if value else 'NO'
-    if isinstance(value, (int, float)):
-        return str(value)
-    if not isinstance(value, str):
-        raise TaskError('tunables: the value of %s is %r; give a string, a number or a boolean' % (name, value))
-    return value
-
-
 def validate_path(path):
     if os.path.dirname(path.rstrip('/')) == LOADER_CONF_DIR and not path.endswith(LOADER_CONF_DIR_SUFFIX):
         raise TaskError(
@@ -239,7 +225,7 @@ def validate_tunables(tunables, state):
             continue
         if value is None:
             raise TaskError('tunables: %s has no value; give one, or use state=absent to remove it' % name)
-        text = loader_value(name, value)
+        text = value_text('tunables', name, value)
         error = check_value(LOADER, name, text)
         if error:
             raise TaskError('tunables: %s' % error)
@@ -379,19 +365,6 @@ def files_read_after(path):
     return [name for name in later if os.path.isfile(name) and os.path.realpath(name) != real]
 
 
-def warn_overrides(module, path, names):
-    for later in files_read_after(path):
-        try:
-            with open(later) as handle:
-                text = handle.read()
-        except (IOError, OSError, UnicodeDecodeError):
-            continue
-        for name in names:
-            if scan_value(text, name) is not None:
-                module.warn('%s is also set in %s, which the loader reads after %s, so that value wins; '
-                            'change it there or remove it from there' % (name, later, path))
-
-
 def warn_long_values(module, conf):
     for var in PPTDEVS_VARIABLES:
         value = conf.get(var) or ''
@@ -427,8 +400,10 @@ def main():
         changed, diffs, backups = apply_edits(module, [edited], params['backup'])
         reasons = reboot_reasons(module, edited.conf, tunables, bool(params['pptdevs']))
         warn_long_values(module, edited.conf)
-        warn_overrides(module, params['path'], [name for name, value in tunables.items() if value is not None]
-                       + (list(PPTDEVS_VARIABLES) if params['pptdevs'] and params['state'] == 'present' else []))
+        warn_overridden(module, params['path'], files_read_after(params['path']),
+                        [name for name, value in tunables.items() if value is not None]
+                        + (list(PPTDEVS_VARIABLES) if params['pptdevs'] and params['state'] == 'present' else []),
+                        'the loader reads')
     except (TaskError, FileEditError) as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:

@@ -148,6 +148,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import (
     join_list,
     scan_value,
     split_list,
+    value_text,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     LOCAL_RC_CONF_DIR,
@@ -156,21 +157,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     RC_CONF_DIR,
     RC_CONF_READ_AFTER,
 )
-from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
-
-
-class TaskError(Exception):
-    """Bad input; the message names the input and the fix."""
-
-
-def rc_value(option, name, value):
-    if isinstance(value, bool):
-        return 'YES' if value else 'NO'
-    if isinstance(value, (int, float)):
-        return str(value)
-    if not isinstance(value, str):
-        raise TaskError('%s: the value of %s is %r; give a string, a number or a boolean' % (option, name, value))
-    return value
+from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, read_text, warn_overridden
 
 
 def validate_name(option, name):
@@ -184,7 +172,7 @@ def validate_elements(option, name, elements, delimiter):
         elements = [elements]
     checked = []
     for element in elements:
-        text = rc_value(option, name, element)
+        text = value_text(option, name, element)
         error = check_value(RC, name, text)
         if error:
             raise TaskError('%s: %s' % (option, error))
@@ -207,7 +195,7 @@ class Task(object):
         self.values = {}
         for name, value in (params['values'] or {}).items():
             validate_name('values', name)
-            text = rc_value('values', name, value)
+            text = value_text('values', name, value)
             error = check_value(RC, name, text)
             if error:
                 raise TaskError('values: %s' % error)
@@ -251,14 +239,6 @@ def target_path(params):
     return params['path'] or RC_CONF
 
 
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError, UnicodeDecodeError):
-        return ''
-
-
 def default_value(name):
     """A list's value in /etc/defaults/rc.conf, where sysrc starts from when the file does not set it."""
     return scan_value(read_text(RC_CONF_DEFAULTS), name)
@@ -297,15 +277,6 @@ def edit(edited, task):
         edit_list(edited, name, task.add.get(name, []), task.remove.get(name, []), task.delimiter)
 
 
-def warn_overrides(module, path, names):
-    for later in files_read_after(path):
-        text = read_text(later)
-        for name in names:
-            if scan_value(text, name) is not None:
-                module.warn('%s is also set in %s, which is read after %s, so that value wins; '
-                            'change it there or remove it from there' % (name, later, path))
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -330,7 +301,7 @@ def main():
         changed, diffs, backups = apply_edits(module, [edited], module.params['backup'])
     except (TaskError, FileEditError) as exc:
         module.fail_json(msg=str(exc))
-    warn_overrides(module, path, [name for name in task.names() if name not in task.unset])
+    warn_overridden(module, path, files_read_after(path), [name for name in task.names() if name not in task.unset], 'is read')
     result = dict(
         changed=changed,
         file=path,
