@@ -58,9 +58,29 @@ def test_wpa_ssid_rejects_non_strings():
 
 def test_wpa_passphrase():
     assert gc.wpa_passphrase('correct horse') == '"correct horse"'
-    assert gc.wpa_passphrase('with "quotes" #hash') == '"with "quotes" #hash"'
+    assert gc.wpa_passphrase('with #hash, no quote') == '"with #hash, no quote"'
+    # A double quote makes the quoted form ambiguous for wpa_supplicant: the derived PSK instead.
+    assert gc.wpa_passphrase('with "quotes" #hash', 'net') == gc.wpa_psk_derive('with "quotes" #hash', 'net')
+    with pytest.raises(AnsibleFilterError):
+        gc.wpa_passphrase('with "quotes" #hash')
     assert gc.wpa_passphrase('AB' * 32) == 'ab' * 32
     assert gc.wpa_passphrase('ab' * 31 + 'zz') == '"%s"' % ('ab' * 31 + 'zz')
+
+
+def test_wpa_psk_derive_matches_the_ieee_test_vectors():
+    # IEEE 802.11i-2004, annex H.4.1 (passphrase, SSID, PSK).
+    assert gc.wpa_psk_derive('password', 'IEEE') == \
+        'f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e'
+    assert gc.wpa_psk_derive('ThisIsAPassword', 'ThisIsASSID') == \
+        '0dc0d6eb90555ed6419756b9a15ec3e3209b63df707dd508d14581f8982721af'
+
+
+def test_wpa_string_and_quoted():
+    assert gc.wpa_string('auth=PAP') == '"auth=PAP"'
+    assert gc.wpa_string('p"w#1') == 'p"w#1'.encode().hex()
+    assert gc.wpa_passphrase_quoted('plain pass')
+    assert not gc.wpa_passphrase_quoted('a"b#cdefg')
+    assert not gc.wpa_passphrase_quoted('ab' * 32)
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -187,5 +207,5 @@ def test_same_file_name_from_two_places(tmp_path):
 
 def test_filters_are_registered():
     names = {'wpa_ssid', 'wpa_passphrase', 'uci_quote', 'guest_ipinfo', 'guest_validate', 'guest_mask_secrets',
-             'guest_masked_diff'}
+             'guest_masked_diff', 'wpa_string', 'wpa_psk_derive', 'wpa_passphrase_quoted'}
     assert set(gc.FilterModule().filters()) == names
