@@ -87,6 +87,10 @@ class ActionModule(ActionBase):
             if not isinstance(item, dict):
                 raise AnsibleActionFail('files[%d] must be a dictionary with at least path' % index)
             item = dict(item)
+            if item.get('state', 'file') != 'file':
+                # Nothing to render for a directory, a link or a removal.
+                item.pop('template', None)
+                item.pop('src', None)
             secret = bool(self._templar.template(item.get('secret', False)))
             given = [key for key in ('content', 'template', 'src', 'content_base64') if item.get(key) is not None]
             if len(given) > 1:
