@@ -11,7 +11,7 @@ module: config_files
 short_description: Write a set of configuration files, directories and links in one call
 version_added: 0.2.0
 description:
-  - Brings a list of files, directories and symbolic links to the state given, in one module call: a role
+  - Brings a list of files, directories and symbolic links to the state given, in one module call. A role
     renders every file on the controller and sends them all at once, instead of one templated task (and one
     SSH round trip) per file.
   - Every item is checked before anything is written (absolute paths, no path twice, modes, owners and groups
@@ -19,7 +19,7 @@ description:
     call with nothing changed.
   - A file is written only when its content, mode, owner or group differ, atomically (a temporary file in the
     same directory, with the final mode set before it is moved over the old file).
-  - Files marked O(files[].secret) never have their content in the output, the diff or the log: their diff shows
+  - Files marked O(files[].secret) never have their content in the output, the diff or the log. Their diff shows
     the lines that match O(files[].secret_lines) with the value replaced by C(********(secret N)) (the same
     value keeps its number, so a changed secret shows as a changed number), and every other line as it is; with
     no O(files[].secret_lines), every line is masked. Their mode must not be readable by others.
@@ -38,8 +38,9 @@ attributes:
     support: full
     details: One diff per changed item; secret files are masked.
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the work happen on the controller.
     support: full
-    details: Templates and controller files are read by the action plugin.
+    details: Templates are rendered and controller files read by the action plugin.
 options:
   files:
     description: The items, handled in the order given (put a directory before the files in it).
@@ -63,11 +64,11 @@ options:
           O(files[].src) or O(files[].content_base64) is needed for a file.
         type: str
       template:
-        description: A Jinja2 template on the controller (found like M(ansible.builtin.template) finds it: in the
+        description: A Jinja2 template on the controller (found like M(ansible.builtin.template) finds it, in the
           role's C(templates/) first), rendered with the task's variables by the action plugin.
         type: str
       src:
-        description: A file on the controller (found like M(ansible.builtin.copy) finds it: in the role's
+        description: A file on the controller (found like M(ansible.builtin.copy) finds it, in the role's
           C(files/) first) whose bytes are copied as they are.
         type: str
       content_base64:
