@@ -19,6 +19,7 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
@@ -91,7 +92,10 @@ class ActionModule(ActionBase):
                 # Nothing to render for a directory, a link or a removal.
                 item.pop('template', None)
                 item.pop('src', None)
-            secret = bool(self._templar.template(item.get('secret', False)))
+            try:
+                secret = boolean(item.get('secret', False), strict=True)
+            except TypeError:
+                raise AnsibleActionFail('files[%d] (%s): secret must be true or false' % (index, item.get('path')))
             given = [key for key in ('content', 'template', 'src', 'content_base64') if item.get(key) is not None]
             if len(given) > 1:
                 raise AnsibleActionFail('files[%d] (%s): give only one of %s' % (index, item.get('path'),
