@@ -74,6 +74,16 @@ options:
       content_base64:
         description: The bytes of the file in base64 (what the action plugin sends for O(files[].src)).
         type: str
+      secret_content:
+        description:
+          - The text of a secret file (O(files[].secret=true)). The action plugin moves O(files[].content) or a
+            rendered O(files[].template) here for secret files; this option is C(no_log).
+        type: str
+      secret_content_base64:
+        description:
+          - The bytes of a secret file in base64; the action plugin moves O(files[].content_base64) or the bytes
+            of O(files[].src) here for secret files; this option is C(no_log).
+        type: str
       target:
         description: What a V(link) points to (used as it is, so relative targets stay relative).
         type: str
@@ -169,7 +179,6 @@ changed_paths:
 """
 
 import base64
-import difflib
 import grp
 import os
 import pwd
@@ -178,7 +187,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 MASK = '********'
 MAX_DIFF_BYTES = 256 * 1024
