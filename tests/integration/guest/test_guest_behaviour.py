@@ -151,3 +151,17 @@ def test_validation_fails_before_any_file_is_written(tmp_path):
         block = _host_block(run.out, name)
         assert message in block, '%s: %r not in\n%s' % (name, message, block)
         assert not os.path.exists(os.path.join(work, name)), '%s: files were written' % name
+
+
+def test_one_module_call_per_run(tmp_path):
+    """The role runs one module on the target (config_files), whatever the number of files: counted, not timed."""
+    work = str(tmp_path)
+    hosts = {'alpine': {'wifibox_guest_networks': secret_networks(work)}}
+    first = run_hosts(work, hosts)
+    assert first.rc == 0, first.out[-3000:]
+    again = run_hosts(work, hosts, '-vvv')
+    assert again.rc == 0 and again.recap_of('alpine')['changed'] == 0, again.out[-3000:]
+    modules = re.findall(r'AnsiballZ_(\w+)\.py', again.out)
+    assert modules and set(modules) == {'config_files'}, sorted(set(modules))
+    puts = re.findall(r'^<alpine> PUT .*AnsiballZ_config_files\.py', again.out, re.M)
+    assert len(puts) == 1, puts
