@@ -343,6 +343,9 @@ class Item(object):
         if self.state == 'file':
             self._plan_file(st)
         elif self.state == 'directory':
+            if st is not None and stat.S_ISLNK(st.st_mode) and os.path.isdir(path):
+                # A link to a directory (/etc -> private/etc, a mounted root...) stands for that directory.
+                st = self.st = os.stat(path)
             if st is not None and not stat.S_ISDIR(st.st_mode):
                 raise ItemError('%s: it exists and is not a directory; remove it first' % self.label)
             if st is None:

@@ -134,3 +134,14 @@ def test_failure_midway_says_what_changed(run, tmp_path, monkeypatch):
     assert 'No space left on device' in result['msg'] and SECRET not in repr(result)
     assert not os.path.exists(d + '/key.pem') and not os.path.exists(d + '/wpa/wpa.conf')
     assert not [n for n in os.listdir(d + '/wpa') if n.startswith('.')], 'temporary file left behind'
+
+
+def test_a_link_to_a_directory_stands_for_it(run, tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir(mode=0o755)
+    os.symlink('real', str(tmp_path / 'alias'))
+    files = [{'path': str(tmp_path / 'alias'), 'state': 'directory', 'mode': '0755'},
+             {'path': str(tmp_path / 'alias' / 'f'), 'content': 'x\n'}]
+    result = run(config_files.main, {'files': files})
+    assert result['changed_paths'] == [str(tmp_path / 'alias' / 'f')], result
+    assert (real / 'f').read_text() == 'x\n' and os.path.islink(str(tmp_path / 'alias'))
