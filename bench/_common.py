@@ -40,7 +40,7 @@ def commit():
     """Short commit of the work tree, with '+dirty' when tracked files differ from it."""
     rev = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
                          check=False).stdout.strip()
-    dirty = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
+    dirty = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.', ':!*.egg-info'], capture_output=True,
                            text=True, check=False).stdout.strip()
     return rev + ('+dirty' if dirty else '')
 

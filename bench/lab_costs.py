@@ -23,8 +23,10 @@ folder) next to cached.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402  pylint: disable=wrong-import-position
@@ -92,15 +94,44 @@ def main():
     report.write()
 
 
+IMAGE_BUILD = 'from wifibox_lab.guest import image; image.ensure()'
+
+
 def image_build(args, report):
-    """The guest image build, cold and cached: measured once the guest tier is in the tree."""
+    """The guest image (wifibox_lab.guest.image.ensure), cold (an empty cache folder) next to cached."""
     try:
         from wifibox_lab.guest import image  # pylint: disable=import-outside-toplevel,unused-import
     except ImportError:
         report.add('Guest image build: not measured (no guest tier, wifibox_lab.guest, in this tree).')
         report.add()
         return
-    _ = args
+    work = tempfile.mkdtemp(prefix='image-bench-')
+    cached = os.path.join(work, 'cached')
+    python = os.path.join(_common.VENV, 'python')
+
+    def build(cache):
+        env = dict(os.environ, WIFIBOX_LAB_CACHE=cache)
+        wall, cpu, _peak, proc = _common.run([python, '-c', IMAGE_BUILD], env=env, timeout=1800)
+        if proc.returncode != 0:
+            raise RuntimeError('guest image build failed: ' + proc.stdout[-1000:] + proc.stderr[-1000:])
+        return {'wall': wall, 'cpu': cpu}
+
+    def cold():
+        cache = tempfile.mkdtemp(prefix='cold-', dir=work)
+        try:
+            return build(cache)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    try:
+        build(cached)
+        results = _common.alternate({'cold': cold, 'cached': lambda: build(cached)}, args.runs, 'guest image ')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report.table(['guest image build', 'wall', 'CPU'],
+                 [[key, _common.fmt(results[key]['wall']), _common.fmt(results[key]['cpu'])]
+                  for key in ('cold', 'cached')])
+    report.add('- cold ÷ cached (wall): %s' % _common.fmt_ratio(results['cold']['wall'], results['cached']['wall']))
+    report.add()
 
 
 if __name__ == '__main__':
