@@ -56,7 +56,9 @@ def assert_fails_unchanged(laptop, extra, *expected):
     message = re.search(r'"msg": "(?P<msg>[^"]*)"', output)
     assert message, output[-3000:]
     text = message.group('msg')
-    assert laptop.name in text or 'wifibox_host' in text, text
+    # The message names the laptop (or, from the argument specs and the guest role, the variable;
+    # Ansible prints the laptop's name on the same line).
+    assert laptop.name in text or 'wifibox_host' in text or 'wifibox_guest' in text, text
     for fragment in expected:
         assert fragment in text, (fragment, text)
     assert snapshot(laptop) == before
@@ -109,7 +111,8 @@ def test_known_bad_card(lab_laptops):
     ({'wifibox_host_ipv4': 'auto'}, ('wifibox_host_ipv4', 'dhcp, static')),
     ({'wifibox_host_extra_packages': ['socat', 'no-such-package']},
      ('no-such-package', 'wifibox_host_extra_packages', 'Nothing else was changed')),
-], ids=['memory', 'unknown-variable', 'wrong-type', 'bad-choice', 'package'])
+    ({'wifibox_guest_networks': [{'ssid': 'home', 'psk': 'short'}]}, ('wifibox_guest', 'psk')),
+], ids=['memory', 'unknown-variable', 'wrong-type', 'bad-choice', 'package', 'guest-setting'])
 def test_bad_variables(lab_laptops, extra, expected):
     laptop = lab_laptops('thinkpad-t480')
     assert_fails_unchanged(laptop, extra, *expected)
