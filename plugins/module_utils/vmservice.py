@@ -144,7 +144,7 @@ class Log(object):
     ran the command).
     """
 
-    def __init__(self, path=C.WIFIBOX_BHYVE_LOG, level='info', echo=False):
+    def __init__(self, path, level='info', echo=False):
         self.path = path
         self.level = LEVELS.get(level, 2)
         self.echo = echo
@@ -185,8 +185,8 @@ class Log(object):
 class State(object):
     """JSON in /var/run/wifibox-bhyve/state.json, changed under a lock (manager and commands)."""
 
-    def __init__(self, path=C.SERVICE_STATE):
-        self.path = path
+    def __init__(self, path=None):
+        self.path = path or C.SERVICE_STATE
 
     def read(self):
         try:
@@ -587,12 +587,12 @@ class Service(object):
             problem = self.guest_back()
         if problem and method != 'none':
             escalated = 'restart_vmm'
-            self.log.warn('resume: the guest is not back after %s within resume_wait=%d s (%s): escalating to '
-                          'restart_vmm' % (method, self.vm['resume_wait'], problem))
+            self.log.warn('resume: the guest is not back after %s (%s): escalating to restart_vmm' % (method, problem))
             problem = self._recover('restart_vmm', escalation=True) or self.guest_back()
         result = 'guest back' if problem is None else 'failed: %s' % problem
-        (self.log.info if problem is None else self.log.error)('resume: %s%s' % (
-            result, ' (after escalating to restart_vmm)' if escalated else ''))
+        if escalated:
+            result += ' (escalated to %s)' % escalated
+        (self.log.info if problem is None else self.log.error)('resume: %s' % result)
         self.state.update(last_resume={'at': _now(), 'method': method, 'result': result, 'escalated_to': escalated})
         return problem is None
 
@@ -631,7 +631,9 @@ class Service(object):
                                                         else 'held by %s, not ppt' % found['name'])
                     return False
             return True
-        return None if wait_until(back, self.vm['resume_wait'], 0.5) else problem[0]
+        if wait_until(back, self.vm['resume_wait'], 0.5):
+            return None
+        return '%s after resume_wait=%d s' % (problem[0], self.vm['resume_wait'])
 
     # -- version, console, bug report -------------------------------------------------------------------
     def version(self):
