@@ -206,3 +206,34 @@ def test_daemon_restart_delay_and_syslog(lab_laptop):
     assert sh(lp, "daemon -S -T labtag -P /var/run/s.pid sh -c 'echo to-syslog'")[0] == 0
     # without -r the supervisor ends with its child
     eventually(lambda: sh(lp, "test -e /var/run/s.pid")[0] == 1)
+
+
+EXTRA_ARGS_SCRIPT = """#!/bin/sh
+# PROVIDE: extra
+. /etc/rc.subr
+name="extra"
+rcvar="extra_enable"
+start_cmd="extra_start"
+extra_start() { echo "start with: $*"; }
+load_rc_config $name
+run_rc_command "$@"
+"""
+
+
+def test_custom_command_gets_the_extra_arguments(lab_laptop):
+    # rc.subr: the words after the verb are rc_extra_args, appended to ${verb}_cmd
+    lab_laptop.write_file("/usr/local/etc/rc.d/extra", EXTRA_ARGS_SCRIPT, 0o755)
+    assert sh(lab_laptop, "sysrc extra_enable=YES >/dev/null; service extra start guest")[:2] == (
+        0, "start with: guest\n")
+    assert sh(lab_laptop, "service extra start")[:2] == (0, "start with: \n")
+
+
+@pytest.mark.lab_profile("thinkpad-t480-13")
+def test_freebsd_13_rc_suspend_does_not_run_rc_d_suspend(wifibox):
+    # rc.suspend gained the `KEYWORD: suspend` loop in 14.0; rc.resume runs `resume` on 13.x too
+    lp = wifibox
+    sh(lp, "sysrc wifibox_enable=YES")
+    out = api.suspend(lp)
+    assert "suspend request timed out" not in out
+    api.resume(lp)
+    assert lp.read_file("/var/log/wifibox-events") == "resuming\n"
