@@ -58,9 +58,10 @@ START_SETTLE = 1.0
 SUPERVISOR_EXIT_WAIT = 30.0
 LEVELS = {'error': 0, 'warn': 1, 'info': 2, 'debug': 3}
 # Secret-looking assignments removed from bug reports (wpa_supplicant.conf, hostapd, UCI, ...).
-_SECRET = re.compile(
-    r'(?im)^(\s*(?:option\s+)?(?:[\w.-]*(?:psk|passw(?:or)?d|passphrase|secret|private_key_passwd|wep_key\d?|'
-    r'sae_password|key))\s*[=\s]\s*)(.+)$')
+_SECRET_NAME = r'[\w.-]*(?:psk|passw(?:or)?d|passphrase|secret|private_key_passwd|wep_key\d?|sae_password)'
+_SECRET = re.compile(r'(?i)\b(%s\s*[=:]\s*)("[^"\n]*"|\'[^\'\n]*\'|\S+)' % _SECRET_NAME)
+# UCI (OpenWrt): option key 'value'
+_SECRET_UCI = re.compile(r'(?im)^(\s*option\s+(?:key|%s)\s+)(\S.*)$' % _SECRET_NAME)
 
 
 class ServiceError(Exception):
@@ -657,12 +658,15 @@ class Service(object):
             files[name] = _read(source)
         files['rc.conf'] = ''.join(line for line in _read(C.RC_CONF).splitlines(True)
                                    if re.search(r'wifibox|ppt|vmm|kld_list|devmatch|wlans_|ifconfig_wlan', line))
-        guest_var = os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR)
-        for dirpath, _dirs, names in os.walk(guest_var):
-            for name in names:
-                full = os.path.join(dirpath, name)
-                if os.path.isfile(full) and os.path.getsize(full) < (4 << 20):
-                    files['guest/' + os.path.relpath(full, guest_var)] = _read(full)
+        # the guest's shares: its logs (var) and its configuration (config, app_config), secrets scrubbed below
+        for prefix, top in (('guest/', os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR)),
+                            ('config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APPLIANCE_DIR)),
+                            ('app_config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APP_CONFIG_DIR))):
+            for dirpath, _dirs, names in os.walk(top):
+                for name in names:
+                    full = os.path.join(dirpath, name)
+                    if os.path.isfile(full) and os.path.getsize(full) < (4 << 20):
+                        files[prefix + os.path.relpath(full, top)] = _read(full)
         with tarfile.open(path, 'w:gz') as archive:
             for name, text in sorted(files.items()):
                 data = scrub(text).encode('utf-8', 'replace')
@@ -825,6 +829,7 @@ def _sha256(path):
 
 def scrub(text):
     """Bug-report text with every secret-looking value replaced."""
+    text = _SECRET_UCI.sub(lambda m: m.group(1) + '<removed>', text)
     return _SECRET.sub(lambda m: m.group(1) + '<removed>', text)
 
 

@@ -458,6 +458,7 @@ def run_module():
             if verb in ('start', 'restart'):
                 service.preflight(kernel_loaded=host.module_loaded(C.VMM_MODULE) and verb == 'start')
     except vmservice.ServiceError as exc:
+        result['status'] = service.status()
         module.fail_json(msg=exc.msg, **result)
 
     result['files'] = dirs_needed + to_write + ([C.RC_CONF] if enable_change else [])

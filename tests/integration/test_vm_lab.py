@@ -190,7 +190,7 @@ def test_service_and_command(lab_laptop):
     assert code == 0 and out.strip() == '/tmp/report.tar.gz'
     code, listing, _ = sh(lp, 'tar tzf /tmp/report.tar.gz')
     for name in ('uname.txt', 'pciconf.txt', 'loader.conf', 'rc.conf', 'kldstat.txt', 'ifconfig.txt',
-                 'wifibox-bhyve.log', 'guest/log/messages', 'status.json'):
+                 'wifibox-bhyve.log', 'guest/log/messages', 'status.json', 'app_config/wpa_supplicant.conf'):
         assert 'wifibox-bhyve-bugreport/' + name in listing.split()
     code, contents, _ = sh(lp, 'tar xzOf /tmp/report.tar.gz')
     assert 'Another-Secret' not in contents and 'Sup3r-Secret' not in contents and '<removed>' in contents
@@ -226,7 +226,6 @@ def test_bad_inputs_change_nothing(lab_laptop):
     api.fault(lp, 'clear')
     assert sh(lp, 'ifconfig wifibox0')[0] == 1 and card(lp) == 'iwm0'
     assert sh(lp, 'kldstat -q -m vmm')[0] == 1  # loaded by the failed start, unloaded again
-    assert 'crash' not in sh(lp, 'tail -3 %s' % LOG)[1] or True
     # another VM exists: vmm.ko cannot be reloaded
     assert module(lp, 'vm', ok)[0] == 'CHANGED'
     assert sh(lp, 'bhyvectl --vm=other --create')[0] == 0

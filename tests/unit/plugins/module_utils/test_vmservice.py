@@ -131,9 +131,11 @@ def test_suspend_guest_stops_the_guest(service, monkeypatch):
 
 
 def test_scrub_removes_secrets():
-    text = 'network={\n\tssid="home"\n\tpsk="hunter22"\n\tpassword="x y"\n}\noption key \'s3cret\'\nsae_password=abc\n'
+    text = ('network={\n\tssid="home"\n\tpsk="hunter22"\n\tpassword="x y"\n}\noption key \'s3cret\'\n'
+            'sae_password=abc\nwpa: password=Another-Secret seen\n')
     out = vmservice.scrub(text)
     assert 'hunter22' not in out and 'x y' not in out and 's3cret' not in out and 'abc' not in out
+    assert 'Another-Secret' not in out and 'seen' in out
     assert 'ssid="home"' in out
 
 
