@@ -22,7 +22,7 @@ description:
     C(hw.vmm.maxcpu), free memory, virtio-9p); a start that fails is undone (the VM destroyed, the card given back
     to its driver, the bridge and tap as they were, the files this task wrote restored).
   - Names do not clash with net/wifibox (C(/usr/local/sbin/wifibox), C(/usr/local/etc/rc.d/wifibox),
-    C(/usr/local/etc/wifibox/)): a laptop may have both while it migrates, but only one may run the card.
+    C(/usr/local/etc/wifibox/)), so a laptop may have both while it migrates; only one may run the card.
 author:
   - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
