@@ -848,12 +848,13 @@ def rc_script_text():
     return """#!/bin/sh
 #
 # PROVIDE: wifibox_bhyve
-# REQUIRE: FILESYSTEMS sysctl kld
+# REQUIRE: FILESYSTEMS sysctl kld ldconfig
 # BEFORE: netif
 # KEYWORD: shutdown nojail suspend resume
 #
 # Installed by the wifibox.bhyve.vm module: starts the wifibox VM (bhyve, supervised by
-# daemon(8)) before netif configures %(bridge)s.  Add to /etc/rc.conf:
+# daemon(8)) before netif configures %(bridge)s; after ldconfig, so that bhyve finds lib9p
+# early in boot (net/wifibox issue #11).  Add to /etc/rc.conf:
 #   wifibox_bhyve_enable="YES"
 # The VM itself is configured in %(conf)s.
 

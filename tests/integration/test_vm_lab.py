@@ -167,6 +167,12 @@ def test_service_and_command(lab_laptop):
     assert status(lp)['pid'] != first['pid']
     for target in ('guest', 'vmm', 'netif'):
         pid = status(lp)['pid']
+        code, out, err = sh(lp, 'service wifibox_bhyve restart %s' % target)
+        assert code == 0 and status(lp)['pid'] != pid, err
+    assert sh(lp, 'service wifibox_bhyve stop guest')[0] == 0 and sh(lp, 'ifconfig wifibox0')[0] == 0
+    assert sh(lp, 'service wifibox_bhyve start guest')[0] == 0 and status(lp)['running']
+    for target in ('guest', 'vmm', 'netif'):
+        pid = status(lp)['pid']
         code, out, err = sh(lp, '%s restart %s' % (COMMAND, target))
         assert code == 0 and status(lp)['pid'] != pid, err
     assert sh(lp, '%s restart guest vmm' % COMMAND)[0] == 1  # too many parameters
@@ -356,5 +362,7 @@ def test_grub_layout(lab_laptop):
     print('\nargv thinkpad-t480 grub:', ' '.join(result['grub_argv']), '&&', ' '.join(result['argv']))
     assert result['argv'][:3] == ['/usr/bin/nice', '-n', '-20']
     assert sh(lp, 'kldstat -q -m nmdm')[0] == 0  # loaded for the console
+    code, out, err = sh(lp, 'echo "~." | %s console' % COMMAND)
+    assert code == 0 and out == 'Connecting, type "~." to leave the session...\nConnected\n\n[EOT]\n', err
     assert module(lp, 'vm', {'passthru': ['3/0/0'], 'boot': 'grub', 'memory': '256M', 'console': True,
                              'nic': 'virtio-net', 'priority': 0})[0] == 'SUCCESS'
