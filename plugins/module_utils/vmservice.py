@@ -93,8 +93,8 @@ class Host(object):
 
     def run(self, argv, check=False, what=None):
         rc, out, err = self.runner([str(a) for a in argv])
-        self.log.debug('[%s] %s -> %d%s' % (os.path.basename(argv[0]), ' '.join(argv[1:]), rc,
-                                             (': ' + err.strip()) if err.strip() else ''))
+        detail = (': ' + err.strip()) if err.strip() else ''
+        self.log.debug('[%s] %s -> %d%s' % (os.path.basename(argv[0]), ' '.join(argv[1:]), rc, detail))
         if check and rc != 0:
             raise ServiceError('%s failed (exit %d): %s%s' % (' '.join(argv), rc, err.strip() or out.strip(),
                                                               ('; ' + what) if what else ''))
@@ -494,7 +494,7 @@ class Service(object):
         began = time.time()
         self.state.update(stop_requested=True)
         if pid:
-            self.log.info('stopping the VM: ACPI power button (SIGTERM to bhyve %d), waiting up to %d s'
+            self.log.info('stopping the VM: ACPI power button (SIGTERM to bhyve %s), waiting up to %d s'
                           % (pid, self.vm['stop_wait']))
             _kill(pid, signal.SIGTERM)
             if not wait_until(lambda: not pid_alive(pid), self.vm['stop_wait']):
@@ -502,13 +502,13 @@ class Service(object):
                               % self.vm['stop_wait'])
                 self.host.run([C.BHYVECTL, '--force-poweroff', '--vm=' + C.VM_NAME])
                 if not wait_until(lambda: not pid_alive(pid), 5):
-                    self.log.error('bhyve %d ignored the forced power-off: bhyvectl --destroy' % pid)
+                    self.log.error('bhyve %s ignored the forced power-off: bhyvectl --destroy' % pid)
                     self.host.run([C.BHYVECTL, '--destroy', '--vm=' + C.VM_NAME])
                     wait_until(lambda: not pid_alive(pid), 5)
         elif supervisor:
             _kill(supervisor, signal.SIGTERM)  # between two runs: daemon forwards it to the manager
         if supervisor and not wait_until(lambda: not pid_alive(supervisor), SUPERVISOR_EXIT_WAIT):
-            self.log.error('the supervisor %d did not end: SIGKILL' % supervisor)
+            self.log.error('the supervisor %s did not end: SIGKILL' % supervisor)
             _kill(supervisor, signal.SIGKILL)
         if C.VM_NAME in self.host.vms():
             self.host.run([C.BHYVECTL, '--destroy', '--vm=' + C.VM_NAME])
@@ -877,7 +877,7 @@ resume_cmd="wifibox_bhyve_cmd resume"
 
 wifibox_bhyve_cmd()
 {
-	${wifibox_bhyve_command} "$@"
+\t${wifibox_bhyve_command} "$@"
 }
 
 load_rc_config $name
@@ -898,9 +898,9 @@ def devd_rule_text():
     return """# Installed by the wifibox.bhyve.vm module (FreeBSD 13.x): stop or keep the wifibox VM
 # before suspend as its recovery method says, then suspend as /etc/devd.conf would.
 notify 11 {
-	match "system"		"ACPI";
-	match "subsystem"	"Suspend";
-	action "/usr/sbin/service wifibox_bhyve suspend; /etc/rc.suspend acpi $notify";
+\tmatch "system"\t\t"ACPI";
+\tmatch "subsystem"\t"Suspend";
+\taction "/usr/sbin/service wifibox_bhyve suspend; /etc/rc.suspend acpi $notify";
 };
 """
 
@@ -934,8 +934,8 @@ def print_status(status):
         if status['tap']['exists'] else 'absent'))
     for key in ('last_suspend', 'last_resume'):
         if status[key]:
-            out.append('%s: %s, method %s, %s' % (key.replace('_', ' '), status[key]['at'], status[key]['method'],
-                                                   status[key]['result']))
+            event = status[key]
+            out.append('%s: %s, method %s, %s' % (key.replace('_', ' '), event['at'], event['method'], event['result']))
     return '\n'.join(out)
 
 
@@ -960,6 +960,10 @@ def main(argv):
         return exc.code
 
 
+def _say(text):
+    sys.stdout.write(text + '\n')
+
+
 def _dispatch(service, verb, args):
     if verb in ('start', 'stop', 'restart'):
         if len(args) > 1:
@@ -971,19 +975,19 @@ def _dispatch(service, verb, args):
         return 0
     if verb == 'status':
         status = service.status()
-        print(json.dumps(status, sort_keys=True) if args == ['--json'] else print_status(status))
+        _say(json.dumps(status, sort_keys=True) if args == ['--json'] else print_status(status))
         return 0 if status['running'] else 1
     if verb == 'suspend':
         return 0 if service.suspend() else 1
     if verb == 'resume':
         return 0 if service.resume() else 1
     if verb == 'version':
-        print(service.version())
+        _say(service.version())
         return 0
     if verb == 'bugreport':
         path = args[0] if args else '/tmp/wifibox-bhyve-bugreport-%s.tar.gz' % time.strftime('%Y%m%dT%H%M%S')
         service.bugreport(path)
-        print(path)
+        _say(path)
         return 0
     if verb == 'console':
         if not service.vm['console']:
@@ -991,7 +995,7 @@ def _dispatch(service, verb, args):
                                'restart the guest')
         if not service.running():
             raise ServiceError('the VM is not running: wifibox-bhyve start')
-        print('Connecting, type "~." to leave the session...')
+        _say('Connecting, type "~." to leave the session...')
         sys.stdout.flush()
         os.execv(C.CU, [C.CU, '-s', '115200', '-l', C.NMDM_USER_SIDE])
     if verb == '_run':

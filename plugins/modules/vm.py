@@ -186,7 +186,7 @@ status:
     restarts: {description: restarts (reboots and crashes) since the last start, type: int}
     last_exit: {description: "C(code), C(reason), C(at) of bhyve's last exit", type: dict}
     stopped_reason: {description: why supervision ended, type: str}
-    card_driver: {description: the driver holding the first passthru card (V(ppt0), V(iwm0), null if gone), type: str}
+    card_driver: {description: "the driver holding the first passthru card: V(ppt0), V(iwm0); null when it is gone", type: str}
     cards: {description: "per passthru device: C(device), C(selector), C(present), C(driver), C(held_by_ppt)", type: list}
     bridge: {description: "C(name), C(exists), C(up), C(members)", type: dict}
     tap: {description: "C(name), C(exists), C(up), C(member)", type: dict}
@@ -393,7 +393,7 @@ def run_module():
         target=dict(type='str', default='netif', choices=['guest', 'netif', 'vmm']),
         cpus=dict(type='int', default=1),
         memory=dict(type='str', default='128M'),
-        passthru=dict(type='list', elements='str'),
+        passthru=dict(type='list', elements='str', no_log=False),
         boot=dict(type='str', default='uefi', choices=list(bhyve.BOOT_METHODS)),
         nic=dict(type='str', default='e1000', choices=list(bhyve.NIC_MODELS)),
         bridge=dict(type='str', default=C.BRIDGE_NAME),
@@ -493,8 +493,8 @@ def run_module():
             module.run_command(['sysrc', '%s=%s' % (C.WIFIBOX_BHYVE_RCVAR, want_enable)],
                                check_rc=False, environ_update=C_LOCALE)
             if rc_enabled(module) != want_enable:
-                raise vmservice.ServiceError('sysrc could not set %s=%s in %s' % (C.WIFIBOX_BHYVE_RCVAR, want_enable,
-                                                                                 C.RC_CONF))
+                raise vmservice.ServiceError('sysrc could not set %s=%s in %s'
+                                             % (C.WIFIBOX_BHYVE_RCVAR, want_enable, C.RC_CONF))
         if C.WIFIBOX_BHYVE_DEVD_CONF in to_write and host.run(['service', 'devd', 'status'])[0] == 0:
             host.run(['service', 'devd', 'restart'], check=True)
         for verb, tgt in actions:

@@ -105,15 +105,18 @@ def test_card_not_present(host, run, laptop):
     host.on('sysrc', '-n', '-q', 'wifibox_bhyve_enable', rc=1)
     host.on('kldstat', '-q', '-m', 'vmm', rc=1)
     host.on('pciconf', '-l', 'pci0:4:0:0', rc=1, err='pciconf: No such device\n')
+    host.on('ifconfig', 'wifibox0', rc=1)
+    host.on('ifconfig', 'tap0', rc=1)
     result = run(vm.main, dict(passthru=['4/0/0']))
     assert result['failed'] and '4/0/0 (pci0:4:0:0) is not on the PCI bus' in result['msg']
 
 
 def test_tap_of_another_bridge(host, run, laptop):
     stopped_host(host)
-    host.answers[('ifconfig', '-a')] = [(0, 'bridge1: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n'
-                                           '\tmember: tap0 flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>\n'
-                                           '\tgroups: bridge\n', '')]
+    bridge1 = ('bridge1: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500\n'
+               '\tmember: tap0 flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>\n'
+               '\tgroups: bridge\n')
+    host.answers[('ifconfig', '-a')] = [(0, bridge1, '')]
     result = run(vm.main, dict(passthru=['3/0/0']))
     assert result['failed'] and 'tap=tap0 is a member of bridge bridge1' in result['msg']
 
