@@ -144,7 +144,14 @@ notes:
   - The guest's configuration (the C(config) 9P share C(/usr/local/etc/wifibox-bhyve/appliance), the C(app_config)
     share C(/usr/local/etc/wifibox-bhyve/wpa_supplicant)) is the wifibox_guest role's; this module passes them to
     bhyve. The C(var) share is C(/var/run/wifibox-bhyve/appliance).
-  - The service's log is C(/var/log/wifibox-bhyve.log); C(wifibox-bhyve status), C(version) and C(bugreport) show the rest.
+  - On the laptop, C(wifibox-bhyve start|stop|restart [guest|netif|vmm]), C(wifibox-bhyve status [--json]),
+    C(wifibox-bhyve console) (with O(console=true); leave cu with C(~.)), C(wifibox-bhyve version) (SHA-256 of the
+    images) and C(wifibox-bhyve bugreport [FILE]) (one archive, secrets removed); C(service wifibox_bhyve
+    start|stop|restart|status|suspend|resume), where start, stop and restart take the same targets.
+  - C(restart) refuses when the VM is not running (as net/wifibox); C(start) of a running VM and C(stop) of a stopped
+    one succeed with a warning in the log.
+  - The service's log is C(/var/log/wifibox-bhyve.log); its state (pid, restarts, last exit, last suspend/resume)
+    is C(/var/run/wifibox-bhyve/state.json), the daemon(8) pid file C(/var/run/wifibox-bhyve/supervisor.pid).
 seealso:
   - module: wifibox.bhyve.vm_info
   - name: bhyve(8)

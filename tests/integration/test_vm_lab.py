@@ -370,3 +370,19 @@ def test_grub_layout(lab_laptop):
     assert code == 0 and out == 'Connecting, type "~." to leave the session...\nConnected\n\n[EOT]\n', err
     assert module(lp, 'vm', {'passthru': ['3/0/0'], 'boot': 'grub', 'memory': '256M', 'console': True,
                              'nic': 'virtio-net', 'priority': 0})[0] == 'SUCCESS'
+
+
+@pytest.mark.parametrize('profile', ['thinkpad-t480', 'thinkpad-x220-13', 'framework-ax210', 'thinkpad-e14-amd',
+                                     'macbookpro-2015', 'latitude-e7450-noiommu'])
+def test_argv_for_each_profile(lab_laptops, profile):
+    """The card host_facts finds goes into the argv; check mode validates and changes nothing."""
+    lp = lab_laptops(profile)
+    install_guest(lp)
+    state, facts = module(lp, 'host_facts')
+    pptdev = facts['ansible_facts']['wifibox_host']['wireless'][0]['pptdev']
+    before = fingerprint(lp)
+    state, result = module(lp, 'vm', {'passthru': [pptdev]}, check=True)
+    assert state == 'CHANGED' and result['actions'] == ['start netif'], result
+    assert fingerprint(lp) == before and running_vm(lp) == {}
+    assert result['argv'][-3:] == ['-s', '6:0,passthru,%s' % pptdev, 'wifibox']
+    print('\nargv %s: %s' % (profile, ' '.join(result['argv'])))
