@@ -29,7 +29,8 @@ class Runner(object):
 def service(tmp_path, monkeypatch):
     monkeypatch.setattr(C, 'SUPERVISOR_PIDFILE', str(tmp_path / 'supervisor.pid'))
     monkeypatch.setattr(C, 'VMM_DEV_DIR', str(tmp_path / 'vmm'))
-    monkeypatch.setattr(vmservice.time, 'sleep', lambda s: None)
+    real_sleep = vmservice.time.sleep
+    monkeypatch.setattr(vmservice.time, 'sleep', lambda s: real_sleep(min(s, 0.01)))
     vm = bhyve.normalise(dict(passthru=['3/0/0'], crash_limit=3, crash_window=60, restart_delay=1, resume_wait=1))
     log = vmservice.Log(str(tmp_path / 'log'), 'debug')
     runner = Runner()
@@ -154,3 +155,30 @@ def test_command_usage_and_targets(service, monkeypatch):
         vmservice._dispatch(service, 'stop', ['wifi'])
     with pytest.raises(ServiceError, match='not by hand'):
         vmservice._dispatch(service, '_run', [])
+
+
+def test_stop_forces_power_off_after_stop_wait(service, monkeypatch):
+    """A guest that ignores the ACPI power button gets bhyvectl --force-poweroff after stop_wait."""
+    with open(C.SUPERVISOR_PIDFILE, 'w') as handle:
+        handle.write('4242\n')
+    service.state.update(bhyve_pid=4343)
+    service.vm['stop_wait'] = 1
+    alive = {4242: True, 4343: True}
+    signals = []
+
+    def kill(pid, sig):
+        signals.append((pid, sig))
+
+    def runner(argv):
+        key = tuple([os.path.basename(argv[0])] + list(argv[1:]))
+        service.runner.calls.append(key)
+        if key == ('bhyvectl', '--force-poweroff', '--vm=wifibox'):
+            alive[4343] = alive[4242] = False  # bhyve exits 1, the manager ends supervision
+        return 0, '', ''
+    monkeypatch.setattr(vmservice, '_kill', kill)
+    monkeypatch.setattr(vmservice, 'pid_alive', lambda pid: alive.get(pid, False))
+    service.host.runner = runner
+    assert service.stop_guest()
+    assert signals == [(4343, signal.SIGTERM)]
+    assert ('bhyvectl', '--force-poweroff', '--vm=wifibox') in service.runner.calls
+    assert 'did not power off within stop_wait=1 s' in service.logtext()
