@@ -688,6 +688,11 @@ class Service(object):
                 child[0].send_signal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, on_term)
         code, output = None, []
+        if self.state.read().get('stop_requested'):
+            # a stop came while daemon(8) waited to restart us (FreeBSD 14's daemon does not see
+            # SIGTERM then): end supervision without starting bhyve
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            return self._decide(None, output, True)
         try:
             self._bind_cards()
             self._prepare_run()
@@ -696,7 +701,7 @@ class Service(object):
                 self.host.run(grub, check=True, what='grub-bhyve could not load the guest kernel')
             argv = bhyve.command_argv(self.vm, bhyve.app_config_mode())
             self.log.info('starting: %s' % ' '.join(argv))
-            if not stopping[0] and not self.state.read().get('stop_requested'):
+            if not stopping[0]:
                 child[0] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                             stderr=subprocess.STDOUT, universal_newlines=True)
                 self.state.update(bhyve_pid=child[0].pid, started_at=time.time())
@@ -752,9 +757,9 @@ class Service(object):
         if code is None:
             reason = 'stopped before bhyve started'
         last_error = '; '.join(line for line in output[-5:] if line) or None
-        exit_info = {'code': code, 'reason': reason, 'at': _now()}
-        self.state.update(bhyve_pid=None, last_exit=exit_info,
-                          last_error=last_error if code not in (0, 1, 2, None) else None)
+        if code is not None:
+            self.state.update(bhyve_pid=None, last_exit={'code': code, 'reason': reason, 'at': _now()},
+                              last_error=last_error if code not in (0, 1, 2) else None)
         if stopping or code in (1, 2, None) or code == 128 + signal.SIGTERM or code == -signal.SIGTERM:
             self.log.info('%s: supervision ends' % reason)
             return self._end_supervision(reason)
