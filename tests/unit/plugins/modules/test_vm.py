@@ -223,3 +223,24 @@ def test_vm_info_reports_status(host, run, laptop, monkeypatch):
     assert result['installed'] and result['config']['console'] is True
     assert result['status']['running'] is False and result['status']['card_driver'] == 'iwm0'
     assert 'com1,/dev/nmdm-wifibox.1A' in result['argv']
+
+
+def test_the_laptop_library_is_complete_and_needs_no_ansible():
+    """Every module_utils file the program imports is deployed, and none of them needs Ansible."""
+    import ast
+    here = os.path.dirname(vm.__file__.replace('/modules/', '/module_utils/'))
+    prefix = 'ansible_collections.wifibox.bhyve.plugins.module_utils'
+    for name in vm.LIBRARY:
+        with open(os.path.join(here, name + '.py')) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith('ansible.'), (name, node.module)
+                if node.module == prefix:
+                    assert all(alias.name in vm.LIBRARY for alias in node.names), (name, node.module)
+                elif node.module.startswith(prefix + '.'):
+                    assert node.module[len(prefix) + 1:] in vm.LIBRARY, (name, node.module)
+            elif isinstance(node, ast.Import):
+                assert not any(alias.name.startswith('ansible') for alias in node.names), name
+    files = vm.library_files()
+    assert len(files) == len(vm.LIBRARY) + 5  # + the __init__.py of each package level
