@@ -228,6 +228,12 @@ actions:
   returned: always
   type: list
   elements: str
+restart_required:
+  description:
+    - The VM runs with an older configuration than the one written (the task changed it without
+      O(restart_on_change=true)); restart it (O(state=restarted)) to apply it.
+  returned: always
+  type: bool
 """
 
 import importlib
@@ -447,6 +453,7 @@ def run_module():
     new_text = bhyve.format_config(vm)
     config_changed = install and old_vm != vm
     actions = plan_actions(state, target, running, config_changed, p['restart_on_change'])
+    result['restart_required'] = bool(running and config_changed and not actions and state != 'stopped')
 
     osrel = host.sysctl('kern.osreldate')
     files = desired_files(vm, int(osrel) if osrel and osrel.isdigit() else None) if install else {}

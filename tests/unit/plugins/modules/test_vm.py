@@ -188,10 +188,11 @@ def test_started_twice_is_one_vm_and_no_change(host, run, laptop, monkeypatch):
     assert not result['changed'] and result['actions'] == [] and result['status']['running'], result
     assert result['status']['pid'] == 4343 and result['status']['card_driver'] == 'ppt0'
     # a changed configuration restarts only with restart_on_change
+    assert not result['restart_required']
     result = run(vm.main, dict(passthru=['3/0/0'], memory='256M'), check_mode=True)
-    assert result['changed'] and result['actions'] == []
+    assert result['changed'] and result['actions'] == [] and result['restart_required']
     result = run(vm.main, dict(passthru=['3/0/0'], memory='256M', restart_on_change=True), check_mode=True)
-    assert result['actions'] == ['restart netif']
+    assert result['actions'] == ['restart netif'] and not result['restart_required']
 
 
 def test_plan_actions():
