@@ -305,6 +305,8 @@ class Service(object):
             'last_suspend': st.get('last_suspend'),
             'last_resume': st.get('last_resume'),
             'recovery': self.vm['recovery'],
+            # the configuration bhyve was started with (vm.conf may have changed since)
+            'running_config': st.get('running_config') if pid else None,
         }
 
     # -- checks before starting ----------------------------------------------------------
@@ -704,7 +706,7 @@ class Service(object):
             if not stopping[0]:
                 child[0] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                             stderr=subprocess.STDOUT, universal_newlines=True)
-                self.state.update(bhyve_pid=child[0].pid, started_at=time.time())
+                self.state.update(bhyve_pid=child[0].pid, started_at=time.time(), running_config=self.vm)
                 for line in child[0].stdout:
                     output.append(line.rstrip())
                     self.log.debug('[bhyve] %s' % line.rstrip())

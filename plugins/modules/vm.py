@@ -200,6 +200,7 @@ status:
     last_suspend: {description: "C(at), C(method), C(was_running), C(result)", type: dict}
     last_resume: {description: "C(at), C(method), C(result), C(escalated_to)", type: dict}
     recovery: {description: the configured recovery method, type: str}
+    running_config: {description: the configuration the running bhyve was started with, type: dict}
   sample: {"running": true, "pid": 4321, "card_driver": "ppt0", "restarts": 0}
 argv:
   description: The command the service runs (nice(1) and bhyve(8)), from the same code the service uses.
@@ -451,7 +452,10 @@ def run_module():
     service = vmservice.Service(vm, host, log)
     running = service.running()
     new_text = bhyve.format_config(vm)
-    config_changed = install and old_vm != vm
+    # what the running VM was started with decides, so a change written earlier without a
+    # restart still restarts it when restart_on_change asks
+    applied = service.state.read().get('running_config') if running else None
+    config_changed = install and ((applied or old_vm) != vm)
     actions = plan_actions(state, target, running, config_changed, p['restart_on_change'])
     result['restart_required'] = bool(running and config_changed and not actions and state != 'stopped')
 

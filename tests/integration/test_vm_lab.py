@@ -124,11 +124,15 @@ def test_module_check_mode_start_idempotence_targets_and_stop(lab_laptop):
     # a changed configuration is written but restarts the VM only when asked
     state, result = module(lp, 'vm', dict(args, memory='256M'))
     assert state == 'CHANGED' and result['actions'] == [] and result['status']['pid'] == pid
-    state, result = module(lp, 'vm', dict(args, memory='256M', restart_on_change=True))
-    assert state == 'SUCCESS' and result['status']['pid'] == pid  # no change any more: no restart
+    assert result['restart_required'] and result['status']['running_config']['memory'] == '128M'
+    state, result = module(lp, 'vm', dict(args, memory='256M'))
+    assert state == 'SUCCESS' and result['restart_required']  # still running with 128M
     state, result = module(lp, 'vm', dict(args, memory='192M', restart_on_change=True))
     assert state == 'CHANGED' and result['actions'] == ['restart netif'] and result['status']['pid'] != pid
-    assert '-m' in result['argv'] and '192M' in result['argv']
+    assert '-m' in result['argv'] and '192M' in result['argv'] and not result['restart_required']
+    assert result['status']['running_config']['memory'] == '192M'
+    state, result = module(lp, 'vm', dict(args, memory='192M', restart_on_change=True))
+    assert state == 'SUCCESS' and not result['changed']
 
     for target in ('guest', 'vmm', 'netif'):
         pid = result['status']['pid']
