@@ -390,3 +390,21 @@ def test_argv_for_each_profile(lab_laptops, profile):
     assert fingerprint(lp) == before and running_vm(lp) == {}
     assert result['argv'][-3:] == ['-s', '6:0,passthru,%s' % pptdev, 'wifibox']
     print('\nargv %s: %s' % (profile, ' '.join(result['argv'])))
+
+
+def test_stop_forces_power_off_when_the_guest_ignores_the_power_button(lab_laptop):
+    from wifibox_lab import api
+    lp = lab_laptop
+    install_guest(lp)
+    # a guest program (the lab's real-guest hook) that ignores ACPI power-off (SIGTERM)
+    api.set_guest_command(lp, ['/bin/sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'])
+    state, result = module(lp, 'vm', {'passthru': ['3/0/0'], 'stop_wait': 2})
+    assert state == 'CHANGED' and result['status']['running'], result
+    began = time.monotonic()
+    state, result = module(lp, 'vm', {'state': 'stopped'})
+    print('\nstop with a guest ignoring the power button (stop_wait=2): %.1f s' % (time.monotonic() - began))
+    assert state == 'CHANGED' and not result['status']['running']
+    nothing_running(lp)
+    log = lp.read_file(LOG)
+    assert 'did not power off within stop_wait=2 s: bhyvectl --force-poweroff' in log
+    assert 'the guest powered off: supervision ends' in log
