@@ -50,6 +50,8 @@ VMM_MODULE = 'vmm'
 NMDM_MODULE = 'nmdm'
 BRIDGE_MODULE = 'if_bridge'
 TAP_MODULE = 'if_tap'
+# kldload(8) looks for NAME.ko in kern.module_path; this is FreeBSD's default value.
+DEFAULT_MODULE_PATH = '/boot/kernel;/boot/modules'
 # /dev/vmm/NAME exists for every virtual machine (running or not) while vmm is loaded.
 VMM_DEV_DIR = '/dev/vmm'
 
