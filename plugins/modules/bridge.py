@@ -412,9 +412,9 @@ def main():
             for program in set(step[1][0] for step in bridge.steps):
                 find_command(module, program)
     except (TaskError, FileEditError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), changed=False)
     except CommandError as exc:
-        module.fail_json(**exc.result())
+        module.fail_json(changed=False, **exc.result())
     try:
         # ... then act; a failure midway undoes what this task did (Journal.fail).
         if not module.check_mode:

@@ -322,9 +322,9 @@ def main():
         if edited is not None and edited.changed:
             edited.check_writable()
     except (TaskError, FileEditError) as exc:
-        module.fail_json(msg=str(exc), loaded=[], unloaded=[])
+        module.fail_json(msg=str(exc), changed=False, loaded=[], unloaded=[])
     except CommandError as exc:
-        module.fail_json(loaded=[], unloaded=[], **exc.result())
+        module.fail_json(changed=False, loaded=[], unloaded=[], **exc.result())
     try:
         # ... then act; a failure midway undoes what this task did (Journal.fail).
         if not module.check_mode:
