@@ -303,3 +303,24 @@ def test_bridge_absent_destroys_named_taps(new_host, run):
     host.interfaces['wbtap'] = dict(kind='tap', mtu=1500, up=True, members=[])
     result = run(bridge.main, dict(state='absent', members=['tap0', 'wbtap']))
     assert result['changed'] and sorted(host.interfaces) == ['em0', 'lo0', 'tap9']
+
+
+# --- a read that fails is not "absent" ------------------------------------------------------------
+
+@pytest.mark.parametrize('failing', [('kldstat', '-n', 'nmdm'), ('kldstat', '-q', '-m', 'nmdm')])
+def test_kld_a_failing_kldstat_is_an_error_not_a_missing_module(new_host, run, failing):
+    host = new_host(loaded=['zfs'])
+    host.fail_on(lambda argv: argv == failing)
+    result = run(kld.main, dict(name=['nmdm']))
+    assert result['failed'] and result['changed'] is False
+    assert ' '.join(failing) in result['msg'] and 'Operation not permitted' in result['msg']
+    assert host.loaded == ['zfs'] and host.changing_calls() == []
+
+
+def test_bridge_a_failing_sysctl_read_is_not_a_missing_tap_driver(new_host, run, tmp_path):
+    host = new_host()
+    host.fail_on(lambda argv: argv == ('sysctl', '-n', 'net.link.tap.up_on_open'))
+    result = run(bridge.main, dict(members=['tap0'], tap_up_on_open=True, sysctl_conf_path=str(tmp_path / 's.conf')))
+    assert result['failed'] and 'sysctl -n net.link.tap.up_on_open exited with status 1' in result['msg']
+    assert 'tap(4) driver is missing' not in result['msg']
+    assert host.changing_calls() == [] and sorted(host.interfaces) == ['em0', 'lo0']
