@@ -12,7 +12,8 @@ fails, ``Journal.fail`` undoes the earlier ones newest first and reports with fa
 
 * everything undone: ``changed=false``, ``undone`` lists what was taken back;
 * something could not be undone: ``changed=true``, ``left`` lists exactly what stays
-  changed (and why the undo failed), ``undone`` what was taken back.
+  changed (and why the undo failed), ``undone`` what was taken back.  Steps older than
+  one whose undo failed are kept: later steps build on earlier ones.
 
 So a module never reports ``changed=false`` after it changed something.
 """
@@ -69,18 +70,25 @@ class Journal(object):
         return self.step(description, action, run_undo if undo is not None else None)
 
     def rollback(self):
-        """Undo the steps newest first; returns (undone, left) as lists of descriptions."""
+        """Undo the steps newest first; returns (undone, left) as lists of descriptions.
+
+        Later steps build on earlier ones (a tap is added to the bridge created before it), so
+        when an undo fails the older steps are kept too, and reported as left.
+        """
         undone = []
         left = []
         while self.done:
             description, undo = self.done.pop()
+            if left:
+                left.append('%s (kept: a later change could not be undone)' % description)
+                continue
             if undo is None:
                 left.append('%s (cannot be undone)' % description)
                 continue
             try:
                 undo()
             except Exception as exc:  # pylint: disable=broad-except
-                left.append('%s (undo failed: %s)' % (description, exc))
+                left.append('%s (undo failed: %s)' % (description, getattr(exc, 'msg', None) or exc))
             else:
                 undone.append(description)
         return undone, left

@@ -101,6 +101,43 @@ def file_loaded(module, name):
     return files[0] if files else None
 
 
+def loaded_file_names(module):
+    """The names of the loaded files (``vmm.ko``), in the order kldstat lists them (load order)."""
+    rc, out, err = run_command(module, ['kldstat'])
+    if rc != 0:
+        raise _failed(['kldstat'], rc, out, err)
+    return [entry['name'] for entry in parse_kldstat(out)]
+
+
+def journal_load(journal, name, hint=None):
+    """Load ``name`` as a Journal step whose undo unloads what the load brought in.
+
+    kldload also loads the files ``name`` depends on (if_bridge.ko brings bridgestp.ko), and
+    ifconfig or devd may not unload them with it, so the undo unloads every file that was not
+    loaded before, newest first, skipping those the kernel already released.
+    """
+    # Imported here: journal imports commands, and kernel is imported by modules that do not journal.
+    from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import run_command_or_raise
+    module = journal.module
+    before = loaded_file_names(module)
+    brought = []
+
+    def action():
+        run_command_or_raise(module, ['kldload', '-n', name], hint)
+        try:
+            brought.extend(item for item in loaded_file_names(module) if item not in before)
+        except CommandError:
+            pass
+        if not brought:
+            brought.append(name + '.ko')
+
+    def undo():
+        for item in reversed(brought):
+            if file_loaded(module, item) is not None:
+                run_command_or_raise(module, ['kldunload', item])
+    journal.step('loaded %s' % name, action, undo)
+
+
 def module_present(module, name):
     """True when kernel module ``name`` is loaded or compiled into the kernel (kldstat -q -m)."""
     argv = ['kldstat', '-q', '-m', name]

@@ -159,7 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, find_command, run_checked, run_command
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import SYSCTL
-from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import BRIDGE_NAME, SYSCTL_CONF, TAP_UP_ON_OPEN_SYSCTL
+from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import BRIDGE_MODULE, BRIDGE_NAME, SYSCTL_CONF, TAP_UP_ON_OPEN_SYSCTL
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
 from ansible_collections.wifibox.bhyve.plugins.module_utils.ifconfig import (
@@ -169,7 +169,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.ifconfig import (
     parse_interface_list,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal, StepError
-from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import read_sysctl_int
+from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import journal_load, module_present, read_sysctl_int
 
 # What ifconfig's errors mean for this module, and what to do about them (if_bridge(4), sys/net/if_bridge.c:
 # bridge_ioctl_add returns EBUSY for a member of another bridge, EEXIST for one of this bridge, ENOENT for a
@@ -222,9 +222,17 @@ class Bridge(object):
         self.commands.append(argv)
         self.steps.append((description, argv, undo))
 
+    def load(self, name):
+        """Plan loading kernel module ``name``; its undo unloads what the load brought in."""
+        self.commands.append(['kldload', '-n', name])
+        self.steps.append(('loaded %s' % name, ['kldload', '-n', name], 'kld'))
+
     def execute(self, journal):
         for description, argv, undo in self.steps:
-            journal.command(description, argv, undo, hint=ifconfig_hint if argv[0] == 'ifconfig' else None)
+            if undo == 'kld':
+                journal_load(journal, argv[-1])
+            else:
+                journal.command(description, argv, undo, hint=ifconfig_hint if argv[0] == 'ifconfig' else None)
 
 
 def validate(params):
@@ -260,6 +268,9 @@ def ensure_bridge(bridge, params):
                    [['ifconfig', name, 'name', source]])
         current = dict(current, name=name)
         return current
+    if not module_present(bridge.module, BRIDGE_MODULE):
+        # ifconfig would load it for us, but then nothing would unload it if a later step failed.
+        bridge.load(BRIDGE_MODULE)
     bridge.run('created %s' % name, ['ifconfig', 'bridge', 'create', 'name', name, 'up'],
                [['ifconfig', name, 'destroy']])
     return dict(name=name, up=True, flags=['UP'], member_names=[], is_bridge=True, mtu=None)

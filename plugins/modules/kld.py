@@ -142,7 +142,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
 from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal, StepError
-from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, module_state, read_sysctl
+from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, journal_load, module_state, read_sysctl
 
 _MODULE_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
 
@@ -248,7 +248,7 @@ def _unload_hint(name):
 
 
 def load(journal, name):
-    journal.command('loaded %s' % name, ['kldload', '-n', name], [['kldunload', name]], hint=_load_hint(name))
+    journal_load(journal, name, hint=_load_hint(name))
 
 
 def unload(journal, name):

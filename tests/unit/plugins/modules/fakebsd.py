@@ -68,6 +68,8 @@ class FakeFreeBSD(object):
         return '%2d %4d 0xffffffff82c10000   3bb2a8 %s.ko\n' % (self.loaded.index(name) + 5, 1, name)
 
     def _kldstat(self, args):
+        if not args:
+            return 0, HEADER + ''.join(self._row(name) for name in self.loaded), ''
         if args[0] == '-n':
             name = args[1][:-3] if args[1].endswith('.ko') else args[1]
             if name in self.loaded:
@@ -86,7 +88,7 @@ class FakeFreeBSD(object):
         return 0, '', ''
 
     def _kldunload(self, args):
-        name = args[-1]
+        name = args[-1][:-3] if args[-1].endswith('.ko') else args[-1]
         if name not in self.loaded:
             return 1, '', "kldunload: can't find file %s\n" % name
         self.loaded.remove(name)

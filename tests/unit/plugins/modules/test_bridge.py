@@ -42,6 +42,7 @@ def taps(host):
     for name in ('tap0', 'tap1', 'tap2', 'tap3', 'wbtap'):
         host.on('ifconfig', name, out=tap_output(name))
     host.on('ifconfig', 'lo0', out=LO0)
+    host.on('kldstat', '-q', '-m', 'if_bridge')
 
 
 def interfaces(host, *names):
@@ -71,7 +72,7 @@ def test_check_mode_plans_without_running(host, run):
     result = run(bridge.main, dict(members=['tap0']), check_mode=True)
     assert result['changed'] and result['members'] == ['tap0'] and result['exists']
     assert len(result['commands']) == 3
-    assert host.calls == [('ifconfig', '-l')]
+    assert host.calls == [('ifconfig', '-l'), ('kldstat', '-q', '-m', 'if_bridge')]
 
 
 def test_second_run_changes_nothing(host, run):

@@ -37,6 +37,7 @@ def module_dir(tmp_path, host):
         (kernel / (name + '.ko')).write_text('')
     host.on('sysctl', '-n', 'kern.module_path', out='%s;%s\n' % (kernel, tmp_path / 'modules'))
     host.on('ifconfig', '-g', 'bridge', out='')
+    host.on('kldstat', out=HEADER)
     return kernel
 
 

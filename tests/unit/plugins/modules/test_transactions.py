@@ -145,10 +145,10 @@ def test_kld_missing_command_changes_nothing(new_host, run, tmp_path, program):
 def test_kld_undo_that_fails_reports_changed_and_exactly_what_was_left(new_host, run, tmp_path):
     host = new_host(loaded=['zfs'])
     host.fail_on(lambda argv: argv == ('kldload', '-n', 'vmm'), 'an error occurred while loading module vmm')
-    host.fail_on(lambda argv: argv == ('kldunload', 'nmdm'), "can't unload file: Device busy")
+    host.fail_on(lambda argv: argv == ('kldunload', 'nmdm.ko'), "can't unload file: Device busy")
     result = run(kld.main, dict(name=['nmdm', 'vmm']))
     assert result['failed'] and result['changed'] is True
-    assert result['left'] == ["loaded nmdm (undo failed: kldunload nmdm exited with status 1: "
+    assert result['left'] == ["loaded nmdm (undo failed: kldunload nmdm.ko exited with status 1: "
                               "kldunload: can't unload file: Device busy)"]
     assert 'left changed: loaded nmdm' in result['msg']
     assert host.loaded == ['zfs', 'nmdm']
@@ -231,7 +231,7 @@ def test_bridge_full_disk_after_the_interfaces_changed_undoes_them(new_host, run
     result = run(bridge.main, dict(members=['tap0'], tap_up_on_open=True, sysctl_conf_path=str(conf)))
     assert_untouched(result, host, before, {str(conf): b'kern.coredump=0\n'})
     assert 'No space left on device' in result['msg']
-    assert result['undone'] == ['added tap0 to wifibox0', 'created tap0', 'created wifibox0',
+    assert result['undone'] == ['added tap0 to wifibox0', 'created tap0', 'created wifibox0', 'loaded if_bridge',
                                 'set net.link.tap.up_on_open=1']
 
 
@@ -252,7 +252,8 @@ def test_bridge_undo_that_fails_reports_changed_and_what_was_left(new_host, run)
     result = run(bridge.main, dict(members=['tap0', 'tap1']))
     assert result['failed'] and result['changed'] is True
     assert result['left'] == ['created wifibox0 (undo failed: ifconfig wifibox0 destroy exited with status 1: '
-                              'ifconfig: SIOCIFDESTROY: Device busy)']
+                              'ifconfig: SIOCIFDESTROY: Device busy)',
+                              'loaded if_bridge (kept: a later change could not be undone)']
     assert result['undone'] == ['created tap1', 'added tap0 to wifibox0', 'created tap0']
     assert sorted(host.interfaces) == ['em0', 'lo0', 'wifibox0']
 
