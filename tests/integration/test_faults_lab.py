@@ -141,6 +141,11 @@ def converged_state(laptop):
                       % GUEST_DIR).stdout
     stray = laptop.sh('find /etc /boot /usr/local/etc -name "*.wifibox-tmp*" -o -name ".*.tmp*" 2>/dev/null').stdout
     state.pop('listing')
+    # The laptops differ by name (rc.conf's hostname): compare the converged files by content, name replaced.
+    texts = dict((path, (laptop.nsenter(['cat', path]).stdout or '').replace(laptop.name, 'LAPTOP'))
+                 for path in ('/etc/rc.conf', '/boot/loader.conf', '/etc/sysctl.conf'))
+    state['files'] = texts
+    state['kenv'] = dict((key, value) for key, value in state['kenv'].items() if laptop.name not in str(value))
     return dict(state, guest_files=files, stray=stray)
 
 
