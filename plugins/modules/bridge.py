@@ -16,6 +16,11 @@ description:
   - Creates the bridge with C(ifconfig bridge create name NAME up), creates missing taps, adds them with C(addm),
     renames an existing bridge (O(rename_from)) instead of creating a second one, and only runs the commands that
     are needed, so a second run changes nothing.
+  - Checks everything before it runs a command, as C(bridge_ioctl_add) in FreeBSD's C(sys/net/if_bridge.c) would.
+    A member must be an Ethernet, VLAN or gif interface (not V(lo0)), not a member of another bridge, and have the
+    MTU of the bridge's other members (the first member gives the bridge its MTU). If a command still fails, the
+    commands already run are undone (RV(undone)), or what stays is reported in RV(left) with V(changed=true).
+  - Loads V(if_bridge) itself when it is missing, so that a failure can unload it again.
   - Optionally sets C(net.link.tap.up_on_open) with sysctl(8) and keeps it in C(/etc/sysctl.conf).
   - Reads the state with C(ifconfig -l) and C(ifconfig NAME) (parsed in the collection's module_utils) and returns
     the members of the bridge.
@@ -39,6 +44,9 @@ options:
     description:
       - V(present) creates the bridge and its members and brings it up; V(absent) destroys the bridge and the taps
         listed in O(members).
+      - V(absent) only destroys a bridge and taps (V(tapN) or interfaces in the C(tap) group); any other interface
+        listed in O(members), such as V(wlan0) or V(em0), is refused with the reason, and so is an O(name) that is
+        not a bridge.
     type: str
     choices: [present, absent]
     default: present
@@ -110,6 +118,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+undone:
+  description:
+    - When the task failed after changing the host, what it took back (newest first); the host is then as it was
+      and RV(changed) is V(false).
+  returned: failure
+  type: list
+  elements: str
+  sample: ["loaded nmdm"]
+left:
+  description:
+    - When the task failed and could not take everything back, exactly what stays changed, and why; RV(changed) is
+      V(true) then.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["created wifibox0 (undo failed: ifconfig wifibox0 destroy exited with status 1: ...)"]
 name:
   description: The bridge.
   returned: always

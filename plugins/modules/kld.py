@@ -17,6 +17,11 @@ description:
     unload one is an error.
   - Refuses to unload a module another loaded module depends on, and explains a busy module (V(vmm) while a
     virtual machine exists) instead of passing on C(Device busy).
+  - Checks everything before it changes anything (each module's C(.ko) file in C(kern.module_path), that nothing
+    else depends on a module to unload, that no bridge exists when unloading V(if_bridge), which destroys every
+    bridge, the file O(persist) edits). If a load, an unload or the file write still fails, it undoes what it did
+    (unloading also the dependencies a load brought in) and says so in RV(undone); what cannot be undone is
+    reported in RV(left) with V(changed=true).
   - Optionally makes the state persistent, in rc.conf's C(kld_list) (loaded by rc.d/kld after the disks are
     mounted) or as C(NAME_load="YES") in loader.conf (loaded by the loader, which V(vmm) needs for C(pptdevs)),
     using the same editors as M(wifibox.bhyve.rc_conf) and M(wifibox.bhyve.loader_conf).
@@ -96,6 +101,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+undone:
+  description:
+    - When the task failed after changing the host, what it took back (newest first); the host is then as it was
+      and RV(changed) is V(false).
+  returned: failure
+  type: list
+  elements: str
+  sample: ["loaded nmdm"]
+left:
+  description:
+    - When the task failed and could not take everything back, exactly what stays changed, and why; RV(changed) is
+      V(true) then.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["created wifibox0 (undo failed: ifconfig wifibox0 destroy exited with status 1: ...)"]
 modules:
   description:
     - Each module of O(name) and where it is afterwards (in check mode, where it would be).
