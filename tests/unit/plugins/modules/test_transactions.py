@@ -325,3 +325,19 @@ def test_bridge_a_failing_sysctl_read_is_not_a_missing_tap_driver(new_host, run,
     assert result['failed'] and 'sysctl -n net.link.tap.up_on_open exited with status 1' in result['msg']
     assert 'tap(4) driver is missing' not in result['msg']
     assert host.changing_calls() == [] and sorted(host.interfaces) == ['em0', 'lo0']
+
+
+# --- pci_info: its one command failing or missing --------------------------------------------------
+
+@pytest.mark.parametrize('fault', ['fails', 'missing'])
+def test_pci_info_with_pciconf_failing_or_missing_says_so(new_host, run, fault):
+    from ansible_collections.wifibox.bhyve.plugins.modules import pci_info
+    host = new_host()
+    host._pciconf = lambda args: (0, '', '')
+    if fault == 'fails':
+        host.fail_on(lambda argv: argv[0] == 'pciconf')
+    else:
+        host.missing.add('pciconf')
+    result = run(pci_info.main, dict(selector='pci0:3:0:0'))
+    assert result['failed'] and not result.get('changed') and 'pciconf' in result['msg']
+    assert ('Operation not permitted' if fault == 'fails' else 'was not found') in result['msg']
