@@ -121,14 +121,14 @@ RETURN = r"""
 undone:
   description:
     - When the task failed after changing the host, what it took back (newest first); the host is then as it was
-      and RV(changed) is V(false).
+      and C(changed) is V(false).
   returned: failure
   type: list
   elements: str
   sample: ["loaded nmdm"]
 left:
   description:
-    - When the task failed and could not take everything back, exactly what stays changed, and why; RV(changed) is
+    - When the task failed and could not take everything back, exactly what stays changed, and why; C(changed) is
       V(true) then.
   returned: failure
   type: list

@@ -64,5 +64,3 @@ def run_batch(laptop, tmp_path, tasks, name='batch'):
 
 def module_task(case_id, module, args):
     return {'name': case_id, 'wifibox.bhyve.' + module: args}
-
-
