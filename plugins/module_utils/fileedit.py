@@ -185,6 +185,10 @@ def apply_edits(module, files, backup=False, journal=None):
     changed_files = [edited for edited in files if edited.changed]
     diffs = [edited.diff() for edited in changed_files]
     backups = {}
+    if not module.check_mode:
+        # Also when nothing changes: a run killed midway must not leave its temporary file for good.
+        for edited in files:
+            remove_stale_temporaries(os.path.realpath(edited.path))
     if not changed_files:
         return False, diffs, backups
     # Also in check mode: a run that would fail must not report success.

@@ -148,7 +148,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, find_command, run_command
+from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, find_command, run_checked
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import LOADER, RC, join_list, split_list
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     BRIDGE_MODULE,
@@ -244,8 +244,7 @@ def check_unloadable(module, todo):
     """Refuse to unload if_bridge while bridges exist: unloading it destroys every bridge (if_bridge(4))."""
     if BRIDGE_MODULE not in todo:
         return
-    rc, out, dummy = run_command(module, ['ifconfig', '-g', 'bridge'])
-    bridges = out.split() if rc == 0 else []
+    bridges = run_checked(module, ['ifconfig', '-g', 'bridge']).split()
     if bridges:
         raise TaskError('cannot unload %s: unloading it destroys every bridge, and %s exist(s); destroy them first '
                         '(wifibox.bhyve.bridge state=absent) or leave %s loaded'

@@ -139,7 +139,7 @@ def converged_state(laptop):
     state = snapshot(laptop)
     files = laptop.sh('cd %s && find . -type f | sort | while read f; do echo "$f $(stat -c %%a "$f") $(sha256sum < "$f")"; done'
                       % GUEST_DIR).stdout
-    stray = laptop.sh('find /etc /boot /usr/local/etc -name "*.wifibox-tmp*" -o -name ".*.tmp*" 2>/dev/null').stdout
+    stray = laptop.sh('find /etc /boot /usr/local/etc -name "*.wifibox-tmp*" -o -name ".ansible_tmp*" 2>/dev/null').stdout
     state.pop('listing')
     # The laptops differ by name (rc.conf's hostname): compare the converged files by content, name replaced.
     texts = dict((path, (laptop.nsenter(['cat', path]).stdout or '').replace(laptop.name, 'LAPTOP'))

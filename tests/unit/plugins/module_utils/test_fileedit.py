@@ -155,3 +155,14 @@ def test_restore_puts_back_the_old_text_or_removes_a_new_file(tmp_path):
         assert 'b="2"' in path.read_text()
         edited.restore(module)
     assert old.read_text() == 'a="1"\n' and not new.exists()
+
+
+def test_a_run_with_nothing_to_change_still_removes_a_killed_runs_temporary(tmp_path):
+    target = tmp_path / 'rc.conf'
+    target.write_text('a="1"\n')
+    dead = tmp_path / '.rc.conf.999999999.wifibox-tmp'
+    dead.write_text('half')
+    edited = EditedFile(str(target), RC)
+    edited.conf.set('a', '1')
+    assert apply_edits(FakeModule(tmp_path, check_mode=True), [edited])[0] is False and dead.exists()
+    assert apply_edits(FakeModule(tmp_path), [edited])[0] is False and not dead.exists()
