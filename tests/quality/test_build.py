@@ -77,3 +77,12 @@ def test_changelog_fragments_lint():
         cwd=ROOT, env=tool_env(), capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_git_holds_no_generated_files():
+    """Files that bootstrap or test runs generate (lab/wifibox_lab.egg-info was committed) stay out of git."""
+    tracked = subprocess.run(['git', 'ls-files', '-z'], cwd=ROOT, check=True, capture_output=True).stdout.decode().split('\0')
+    generated = [name for name in tracked if name and any(
+        part.endswith('.egg-info') or part in ('__pycache__', '.ansible', '.pytest_cache', '.cache', '.venv', 'output')
+        for part in name.split('/')[:-1]) or name.endswith(('.pyc', '.tar.gz'))]
+    assert generated == []
