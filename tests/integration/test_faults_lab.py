@@ -171,7 +171,7 @@ def test_a_converge_killed_at_random_points_converges_on_the_next_run(lab_laptop
     netns = laptop.info['netns']
     kills = []
     for dummy in range(4):
-        delay = rng.uniform(0.5, duration)
+        delay = rng.uniform(0.5, 0.9 * duration)  # inside the run, not after it
         proc = start_converge(tmp_path, laptop)
         time.sleep(delay)
         if proc.poll() is None:
