@@ -230,11 +230,24 @@ def module_path(module):
     return [part for part in (value if value else DEFAULT_MODULE_PATH).split(';') if part]
 
 
+def _in_hints(directory, name):
+    """Whether kldxref's linker.hints of ``directory`` names module ``name`` (kldload resolves module names by it)."""
+    try:
+        with open(os.path.join(directory, 'linker.hints'), 'rb') as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return False
+    # Module names are stored as a length byte followed by the name.
+    encoded = name.encode('ascii', 'replace')
+    return bytes(bytearray([len(encoded)])) + encoded in data
+
+
 def check_loadable(module, todo):
-    """Refuse, before loading anything, a module whose .ko file kldload would not find."""
+    """Refuse, before loading anything, a module kldload would not find (no NAME.ko, not in linker.hints)."""
     directories = module_path(module)
     for name in todo:
-        if not any(os.path.isfile(os.path.join(directory, name + '.ko')) for directory in directories):
+        if not any(os.path.isfile(os.path.join(directory, name + '.ko')) or _in_hints(directory, name)
+                   for directory in directories):
             raise TaskError('name: cannot load %s: no %s.ko in the module path (%s, sysctl kern.module_path); '
                             'install the package that provides it or check the name; nothing was loaded'
                             % (name, name, ';'.join(directories)))

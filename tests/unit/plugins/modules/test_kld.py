@@ -208,3 +208,12 @@ def test_missing_directory_for_persistence_stops_before_loading(host, run, vmdir
     result = run(kld.main, dict(name=['nmdm'], persist='loader', loader_conf_path=str(tmp_path / 'no' / 'loader.conf')))
     assert result['failed'] and 'does not exist' in result['msg']
     assert host.changing_calls() == []
+
+
+def test_a_module_name_known_to_linker_hints_is_not_refused(host, run, vmdir, module_dir):
+    # kldload resolves a bare module name through kldxref's linker.hints (the file may be named otherwise).
+    (module_dir / 'linker.hints').write_bytes(b'\x01\x00\x00\x00' + bytes([8]) + b'iwm_fw_x' + b'\x00' * 3 + b'\x0aif_iwmfw.ko')
+    not_loaded(host, 'iwm_fw_x')
+    host.on('kldload', '-n', 'iwm_fw_x')
+    result = run(kld.main, dict(name=['iwm_fw_x']))
+    assert result['changed'] and result['loaded'] == ['iwm_fw_x']
