@@ -128,6 +128,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+undone:
+  description: On failure, what the task took back (always empty; the file is written in one atomic step).
+  returned: failure
+  type: list
+  elements: str
+  sample: []
+left:
+  description: On failure, what stays changed (always empty, C(changed) is V(false)).
+  returned: failure
+  type: list
+  elements: str
+  sample: []
 file:
   description: The file that was read and, when it changed, written.
   returned: always
@@ -166,6 +178,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     RC_CONF_READ_AFTER,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal
 from ansible_collections.wifibox.bhyve.plugins.module_utils.shell import check_rc_value
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, read_text, warn_overridden
 
@@ -315,14 +328,16 @@ def main():
         mutually_exclusive=[('path', 'service')],
         supports_check_mode=True,
     )
+    journal = Journal(module)
     try:
         task = Task(module.params)
         path = target_path(module.params)
         edited = EditedFile(path, RC)
         edit(edited, task)
-        changed, diffs, backups = apply_edits(module, [edited], module.params['backup'])
+        changed, diffs, backups = apply_edits(module, [edited], module.params['backup'], journal)
     except (TaskError, FileEditError) as exc:
-        module.fail_json(msg=str(exc))
+        # One atomic write: it either happened or not; the journal reports it the same way as the other modules.
+        journal.fail(str(exc))
     warn_overridden(module, path, files_read_after(path), [name for name in task.names() if name not in task.unset], 'is read')
     result = dict(
         changed=changed,
