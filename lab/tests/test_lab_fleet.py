@@ -68,7 +68,7 @@ def leftovers(root, ids, pids):
             found.append("link " + name)
     ours = set("net:[%d]" % inode for inode in inodes.values())
     with open("/proc/self/mountinfo") as f:
-        found += ["mount " + l.split()[4] for l in f if root in l or l.split()[3] in ours]
+        found += ["mount %s (%s)" % (l.split()[4], l.split()[3]) for l in f if root in l or l.split()[3] in ours]
     for pid, started in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
