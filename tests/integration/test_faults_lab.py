@@ -95,7 +95,7 @@ CONVERGE_TASKS = [
     {'name': 'guest configuration', 'ansible.builtin.include_role': {'name': 'wifibox.bhyve.wifibox_guest'},
      'vars': {'wifibox_guest_networks': [{'ssid': 'home', 'security': 'wpa2_psk', 'psk': 'correct horse battery'}]}},
 ]
-GUEST_DIR = '/usr/local/etc/wifibox'
+GUEST_DIR = '/usr/local/etc/wifibox-bhyve'
 
 
 def converge_book(tmp_path, laptop):

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The bad-input table: every row is one bad input (or a host that makes the input impossible),
-for every module of the collection.  Each must fail with a message naming the input, changed=false,
+for every module of the collection (config_files included).  Each must fail with a message naming the input, changed=false,
 and leave the host as it was: the kernel modules, interfaces and sysctls of the stateful fake, and
 every file byte for byte.  The role's rows, which need a real laptop, are in
 tests/integration/test_bad_inputs_lab.py.
@@ -23,11 +23,11 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.wifibox.bhyve.plugins.modules import bridge, host_facts, kld, loader_conf, pci_info, rc_conf
+from ansible_collections.wifibox.bhyve.plugins.modules import bridge, config_files, host_facts, kld, loader_conf, pci_info, rc_conf
 from ansible_collections.wifibox.bhyve.tests.unit.plugins.modules.fakebsd import FakeFreeBSD
 
 MAINS = dict(kld=kld.main, bridge=bridge.main, rc_conf=rc_conf.main, loader_conf=loader_conf.main,
-             pci_info=pci_info.main, host_facts=host_facts.main)
+             pci_info=pci_info.main, host_facts=host_facts.main, config_files=config_files.main)
 PCICONF = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'pciconf', 'thinkpad-t480-14.txt')
 
 FILES = {
@@ -189,6 +189,24 @@ TABLE = [
 
     # --- host_facts ----------------------------------------------------------------------------
     ('host-facts-unknown-option', 'host_facts', dict(selector='pci0:3:0:0'), ['selector']),
+
+    # --- config_files (the module the guest role writes with) -------------------------------------
+    ('files-relative-path', 'config_files', dict(files=[dict(path='relative/x', content='x')]), ['relative/x', 'absolute']),
+    ('files-mode-letters', 'config_files', dict(files=[dict(path='{tmp}/x', content='x', mode='rwx')]), ["'rwx'", 'octal']),
+    ('files-mode-8', 'config_files', dict(files=[dict(path='{tmp}/x', content='x', mode='0888')]), ["'0888'"]),
+    ('files-no-content', 'config_files', dict(files=[dict(path='{tmp}/x')]), ['{tmp}/x', 'exactly one of']),
+    ('files-two-contents', 'config_files', dict(files=[dict(path='{tmp}/x', content='x', content_base64='eA==')]), ['{tmp}/x', 'exactly one']),
+    ('files-link-no-target', 'config_files', dict(files=[dict(path='{tmp}/l', state='link')]), ['{tmp}/l', 'needs target']),
+    ('files-missing-dir', 'config_files', dict(files=[dict(path='{tmp}/no/x', content='x')]), ['{tmp}/no', 'does not exist']),
+    ('files-no-user', 'config_files', dict(files=[dict(path='{tmp}/x', content='x', owner='nosuchuser')]), ["'nosuchuser'"]),
+    ('files-no-group', 'config_files', dict(files=[dict(path='{tmp}/x', content='x', group='nosuchgroup')]), ["'nosuchgroup'"]),
+    ('files-same-path-twice', 'config_files', dict(files=[dict(path='{tmp}/x', content='x'), dict(path='{tmp}/x', content='y')]),
+     ['files[1]', 'same path']),
+    ('files-bad-base64', 'config_files', dict(files=[dict(path='{tmp}/x', content_base64='!!!')]), ['{tmp}/x', 'base64']),
+    ('files-directory-with-content', 'config_files', dict(files=[dict(path='{tmp}/d', state='directory', content='x')]),
+     ['{tmp}/d', 'only for state=file']),
+    ('files-second-item-bad-first-not-written', 'config_files',
+     dict(files=[dict(path='{tmp}/first', content='x'), dict(path='{tmp}/second', content='y', mode='bad')]), ['files[1]', "'bad'"]),
 ]
 
 
