@@ -4,6 +4,8 @@ FREEBSD.md sections 1 and 4: ppt's probe wins (BUS_PROBE_SPECIFIC) for a non-bri
 device listed in kenv pptdevs/pptdevs2/pptdevs3 while vmm.ko is loaded; loading a module
 later only attaches to devices that are still unattached.
 """
+import re
+
 from . import kmod, pci
 
 PPT_KENV = ("pptdevs", "pptdevs2", "pptdevs3")
@@ -92,11 +94,44 @@ def driver_available(state, driver):
     return bool(f and loaded_file(state, f))
 
 
-def ppt_listed(state, dev):
-    wanted = set()
+_SSCANF_INT = re.compile(r"[ \t\n\v\f\r]*([-+]?[0-9]+)")
+
+
+def scan_bsf(token):
+    """sscanf(token, "%d/%d/%d") -> (count, [numbers]): leading blanks and signs are read,
+    anything after the third number is ignored."""
+    numbers, pos = [], 0
+    for i in range(3):
+        if i:
+            if token[pos:pos + 1] != "/":
+                break
+            pos += 1
+        m = _SSCANF_INT.match(token, pos)
+        if not m:
+            break
+        numbers.append(int(m.group(1)))
+        pos = m.end()
+    return len(numbers), numbers
+
+
+def pptdevs_entries(state):
+    """The (bus, slot, function) vmm_is_pptdev() finds in pptdevs, pptdevs2, pptdevs3.
+
+    Each value is cut at every single space (no other blank separates entries) and each
+    piece read with sscanf("%d/%d/%d"); pieces that do not give three numbers are skipped.
+    """
+    found = []
     for var in PPT_KENV:
-        wanted.update(state["kenv"].get(var, "").split())
-    return pci.bsf(dev) in wanted and (dev["hdr"] & 0x7f) == 0
+        for token in state["kenv"].get(var, "").split(" "):
+            n, numbers = scan_bsf(token)
+            if n == 3:
+                found.append(tuple(numbers))
+    return found
+
+
+def ppt_listed(state, dev):
+    _, b, s, f = dev["bsf4"]
+    return (b, s, f) in pptdevs_entries(state) and (dev["hdr"] & 0x7f) == 0
 
 
 # Units taken by devices pciconf does not list: pcib0 is the ACPI host-PCI bridge.
