@@ -38,6 +38,8 @@ def power_on(state, root):
                  loader_messages=messages, autoloaded=[], boottime=boottime)
     state.pop("next_kld_id", None)
     state.pop("next_mod_id", None)
+    state.pop("iommu_init_tried", None)
+    state.pop("iommu_initialized", None)
     state["boots"] = state.get("boots", 0) + 1
     # The loader loads every module before the kernel probes any device, so probe once at
     # the end: ppt sees pptdevs only when vmm.ko was among them.

@@ -68,6 +68,9 @@ def unload(state, entry):
         return "EBUSY"
     state["klds"].remove(entry)
     state["klds"][0]["refs"] -= 1
+    if key == "vmm":  # the next load of vmm.ko starts with an uninitialized IOMMU
+        state.pop("iommu_init_tried", None)
+        state.pop("iommu_initialized", None)
     for dep in kmod.FILES.get(key, {}).get("deps", []):
         d = loaded_file(state, dep)
         if d:
@@ -220,6 +223,16 @@ def find_device(state, arg):
 
 def ppt_count(state):
     return sum(1 for d in present(state) if (d.get("attached") or {}).get("driver") == "ppt")
+
+
+def assign_pptdev(state):
+    """vm_assign_pptdev() (vmm.c): the first device given to a VM creates its IOMMU domain, and
+    iommu_create_domain() (iommu.c) runs iommu_init() once per load of vmm.ko: that is when
+    hw.vmm.iommu.initialized becomes 1, if the IOMMU is there and enabled. -> error or None."""
+    if not state.get("iommu_init_tried"):
+        state["iommu_init_tried"] = True
+        state["iommu_initialized"] = iommu_enabled(state)
+    return None if state["iommu_initialized"] else "ENXIO"
 
 
 def iommu_enabled(state):

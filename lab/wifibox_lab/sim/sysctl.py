@@ -32,7 +32,8 @@ def oids(st):
         t[name] = (value, "rw")
     if kernel.loaded_file(st, "vmm"):
         kenv, intel = st["kenv"], st["vendor"] == "GenuineIntel"
-        iommu_on = kernel.iommu_enabled(st) and kernel.ppt_count(st) > 0
+        # 0 until the first pass-through device is given to a VM (kernel.assign_pptdev)
+        iommu_on = bool(st.get("iommu_initialized"))
         t.update({
             "hw.vmm.maxcpu": (kenv.get("hw.vmm.maxcpu", str(min(ncpu, 16))), "tun"),
             "hw.vmm.ppt.devices": (str(kernel.ppt_count(st)), "ro"),
