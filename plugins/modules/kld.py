@@ -130,6 +130,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_command
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import LOADER, RC, join_list, split_list
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
+    BRIDGE_MODULE,
     KLD_LIST,
     LOADER_CONF,
     LOADER_LOAD_SUFFIX,
@@ -178,6 +179,16 @@ def dependency_message(name, entry):
             'unload those first, listing them before %s in name' % (name, entry['refs'] - 1, entry['refs'], entry['name'], name))
 
 
+def refuse_while_bridges_exist(module):
+    """Unloading if_bridge destroys every bridge (if_bridge.c MOD_UNLOAD detaches its cloner)."""
+    rc, out, dummy = run_command(module, ['ifconfig', '-g', 'bridge'])
+    bridges = out.split() if rc == 0 else []
+    if bridges:
+        raise TaskError('cannot unload if_bridge: the kernel would destroy every bridge with it (%s), with their '
+                        'addresses and members; remove them first (wifibox.bhyve.bridge with state=absent, or '
+                        'ifconfig NAME destroy)' % ', '.join(bridges))
+
+
 def plan(module, names, state):
     """Return ({name: state now}, [names to change]) or raise TaskError before anything changes."""
     now = {}
@@ -193,6 +204,8 @@ def plan(module, names, state):
         elif state == 'absent' and where == 'file':
             if name == VMM_MODULE and virtual_machines():
                 raise TaskError(busy_message(name))
+            if name == BRIDGE_MODULE:
+                refuse_while_bridges_exist(module)
             others = [other for other in names if other != name]
             if entry['refs'] > 1 and not others:
                 raise TaskError(dependency_message(name, entry))
