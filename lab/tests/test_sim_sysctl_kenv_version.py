@@ -70,3 +70,11 @@ def test_kenv_set_refuses_values_over_128_bytes(sim):
     assert sim.run("kenv", "x=" + "b" * 129) == (
         255, "", "kenv: unable to set x to %s\n" % ("b" * 129))
     assert sim.run("kenv", "x")[1] == "a" * 128 + "\n"
+
+
+def test_vm_page_queues(sim):
+    """host_facts reads vm.stats.vm.v_inactive_count; FreeBSD always has it (vm_meter.c)."""
+    names = ("v_free_count", "v_inactive_count", "v_active_count", "v_laundry_count", "v_wire_count")
+    counts = [int(sim.run("sysctl", "-n", "vm.stats.vm." + n)[1]) for n in names]
+    assert all(c >= 0 for c in counts) and counts[1] > 0
+    assert sum(counts) == int(sim.run("sysctl", "-n", "vm.stats.vm.v_page_count")[1])
