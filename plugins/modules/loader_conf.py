@@ -20,8 +20,8 @@ description:
     devices go to the first of the three with room, and a task that cannot fit them fails without changing the file.
   - Every other line, comment and blank line is kept as it is, in its place; the file is written atomically.
   - Reads the file as the loader (stand/lua/config.lua) does. A quoted value runs to the B(last) double quote of
-    its line and the loader rejects a tunable whose value keeps a quote, so C(vmm_load="YES" # the "vmm" module)
-    loads nothing. The module warns about every such line, and rewrites the ones of the names it manages (a
+    its line and the loader rejects a tunable whose value keeps a quote, so a C(vmm_load) line whose comment holds
+    double quotes loads nothing. The module warns about every such line, and rewrites the ones of the names it manages (a
     comment holding a double quote is moved to its own line above).
   - Reports RV(reboot_required) when a value it manages differs from what the running kernel booted with
     (kenv(1)), because the loader only reads these files at boot. Everything is read and checked before the file
