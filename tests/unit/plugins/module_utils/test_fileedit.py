@@ -85,10 +85,11 @@ def test_a_directory_or_non_utf8_file_is_a_clear_error(tmp_path):
 
 
 def test_syntax_error_names_the_file_and_the_line(tmp_path):
-    path = tmp_path / 'loader.conf'
+    # rc.conf only: loader.conf lines the loader misreads are kept and reported (ConfFile.problems)
+    path = tmp_path / 'rc.conf'
     path.write_text('ok="1"\nbroken="\n')
     with pytest.raises(FileEditError) as caught:
-        EditedFile(str(path), LOADER)
+        EditedFile(str(path), RC)
     assert 'cannot edit %s safely: line 2' % path in str(caught.value)
 
 

@@ -113,10 +113,20 @@ def test_unloading_dependents_first_in_one_task(host, run, vmdir):
     loaded(host, 'if_bridge')
     host.on('kldstat', '-n', 'bridgestp', out=HEADER + ROWS['bridgestp'])
     host.on('kldstat', '-n', 'bridgestp', out=HEADER + ROWS['bridgestp'].replace('  2 ', '  1 '))
+    host.on('ifconfig', '-g', 'bridge', out='')
     host.on('kldunload', 'if_bridge')
     host.on('kldunload', 'bridgestp')
     result = run(kld.main, dict(name=['if_bridge', 'bridgestp'], state='absent'))
     assert result['unloaded'] == ['if_bridge', 'bridgestp']
+
+
+def test_if_bridge_is_not_unloaded_while_a_bridge_exists(host, run, vmdir):
+    """if_bridge.c: MOD_UNLOAD detaches the cloner, which destroys every bridge."""
+    loaded(host, 'if_bridge')
+    host.on('ifconfig', '-g', 'bridge', out='wifibox0\n')
+    result = run(kld.main, dict(name=['if_bridge'], state='absent'))
+    assert result['failed'] and 'destroy every bridge with it (wifibox0)' in result['msg']
+    assert host.changing_calls() == [('ifconfig', '-g', 'bridge')]
 
 
 def test_vmm_with_a_virtual_machine_is_a_clear_error(host, run, vmdir):
