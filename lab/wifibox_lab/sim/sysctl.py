@@ -2,7 +2,7 @@
 import getopt
 import time
 
-from ..freebsd import kernel, state
+from ..freebsd import kernel, state, vmm
 
 # writable at runtime -> default value (the lab keeps changes until reboot)
 WRITABLE = {"net.link.tap.up_on_open": "0", "net.inet.ip.forwarding": "0",
@@ -23,7 +23,8 @@ def oids(st):
         "hw.physmem": (str(st["physmem"]), "ro"), "hw.realmem": (str(st["physmem"]), "ro"),
         "hw.pagesize": ("4096", "ro"), "kern.smp.cpus": (str(ncpu), "ro"),
         "vm.stats.vm.v_page_count": (str(st["physmem"] // 4096), "ro"),
-        "vm.stats.vm.v_free_count": (str(st["physmem"] // 4096 // 2), "ro"),
+        "vm.stats.vm.v_free_count": (str(max(0, st["physmem"] // 2 - sum(
+            vmm.memory_in_use(v) for v in st["vms"].values()) * (1 << 20)) // 4096), "ro"),
         "vm.stats.vm.v_page_size": ("4096", "ro"), "hw.vmm.maxcpu": None,
     }
     del t["hw.vmm.maxcpu"]
