@@ -42,3 +42,14 @@ def wifibox(lab_laptops, guest_image):
     for box in made:
         if box.bhyve_pid():
             box.stop(timeout=20)
+
+
+@pytest.fixture(scope='module')
+def module_laptop(lab_root, request):
+    """One booted lab laptop for a whole test module (a VM boot is the expensive part)."""
+    from wifibox_lab import api
+    name = 'vm%s%d' % (''.join(c for c in request.module.__name__.split('.')[-1] if c.isalnum())[-12:],
+                       os.getpid() % 1000)
+    lp = api.up(name, root=lab_root)
+    yield lp
+    lp.destroy()

@@ -171,15 +171,24 @@ class Wifibox:
         return (self.lp.state()['vms'].get('wifibox') or {}).get('pid')
 
     def stop(self, timeout=60):
+        """SIGTERM to bhyve (what the boot service's stop does); wait for its exit status."""
+        before = len(self.exits())
         pid = self.bhyve_pid()
         if pid:
             os.kill(pid, 15)
-        return wait_for(lambda: self.exit_status() is not None, timeout)
+        return wait_for(lambda: len(self.exits()) > before, timeout)
+
+    def restart(self, **kw):
+        assert self.stop(), self.diagnostics()
+        return self.start(**kw)
+
+    def exits(self):
+        r = self.lp.sh('cat /var/log/wifibox-bhyve-dev.status 2>/dev/null')
+        return [int(x) for x in re.findall(r'exit=(\d+)', r.stdout)]
 
     def exit_status(self):
-        r = self.lp.sh('cat /var/log/wifibox-bhyve-dev.status 2>/dev/null')
-        found = re.findall(r'exit=(\d+)', r.stdout)
-        return int(found[-1]) if found else None
+        found = self.exits()
+        return found[-1] if found else None
 
     def lease(self, timeout=90):
         """busybox udhcpc on wifibox0 in the laptop (the lab has no dhclient yet). -> dict."""

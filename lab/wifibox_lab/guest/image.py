@@ -131,7 +131,22 @@ def ensure(progress=None, force=False):
         fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may be building the same one
         if force or not os.path.exists(os.path.join(entry, "build.json")):
             _build(inp, entry, progress)
+            _prune(keep=KEEP, current=entry)
     return kernel, initrd
+
+
+KEEP = 3
+
+
+def _prune(keep, current):
+    """Drop all but the `keep` newest images (other work trees may still use older ones)."""
+    base = cache_dir()
+    entries = [os.path.join(base, e) for e in os.listdir(base)
+               if os.path.exists(os.path.join(base, e, "build.json"))]
+    entries.sort(key=lambda e: os.path.getmtime(os.path.join(e, "build.json")), reverse=True)
+    for old in entries[keep:]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def info(entry_kernel):
