@@ -10,6 +10,7 @@ last one powers it off as the boot service's stop does (SIGTERM to bhyve).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -116,3 +117,29 @@ def test_sigterm_powers_the_guest_off_cleanly(box):
     assert 'power button: powering off' in messages and 'services stopped' in messages, messages[-2000:]
     assert box.lp.state()['vms']['wifibox']['pid'] is None
     record_time('sigterm_poweroff', time.monotonic() - start)
+
+
+def test_guest_reboot_and_crash_are_bhyves_exit_statuses(box):
+    """A guest reboot ends bhyve with 0 (the supervisor starts it again); qemu dying, with 4."""
+    start = time.monotonic()
+    box.start()
+    assert wait_for(lambda: 'login:' in box.lp.sh("printf '\\n' | cu -l /dev/nmdm-wifibox.1B").stdout, 60), \
+        box.diagnostics()
+    before = len(box.exits())
+    box.lp.sh("(printf '\\n'; sleep 1; printf 'root\\n'; sleep 2; printf 'reboot\\n'; sleep 1) | "
+              "cu -l /dev/nmdm-wifibox.1B", timeout=60)
+    assert wait_for(lambda: len(box.exits()) > before, 60), box.diagnostics()
+    assert box.exit_status() == 0, box.diagnostics()
+    messages = box.lp.sh('cat %s/log/messages' % RUN_DIR).stdout
+    assert 'services stopped' in messages.split('syslogd started')[-1]
+    # qemu killed under bhyve: an error exit, as bhyve's 4
+    box.start()
+    assert wait_for(box.bhyve_pid, 20)
+    qemu = wait_for(lambda: box.lp.state()['vms']['wifibox'].get('qemu_pid'), 20)
+    before = len(box.exits())
+    with open('/proc/%d/cmdline' % qemu, 'rb') as handle:
+        assert box.lp.dir.encode() in handle.read()  # this laptop's qemu, nobody else's
+    os.kill(qemu, 9)
+    assert wait_for(lambda: len(box.exits()) > before, 30), box.diagnostics()
+    assert box.exit_status() == 4
+    record_time('reboot_and_crash_exits', time.monotonic() - start)

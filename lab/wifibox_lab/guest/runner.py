@@ -163,10 +163,11 @@ def _rss_mb(pid):
         return 0
 
 
-def _record_rss(laptop_dir, name, rss):
+def _record_rss(laptop_dir, name, rss, qemu_pid):
     with state.locked(laptop_dir) as st:
         vm = st["vms"].get(name)
         if vm is not None:
+            vm["qemu_pid"] = qemu_pid
             vm["rss_mb"] = rss
             vm["rss_max_mb"] = max(rss, vm.get("rss_max_mb", 0))
 
@@ -202,6 +203,7 @@ def main():
             os.unlink(link)
         os.symlink(files["con"], link)
     qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    _record_rss(d, name, 0, qemu.pid)
     powerdown = []
 
     def on_term(*_):
@@ -222,9 +224,10 @@ def main():
             sent = len(powerdown)
         now = time.monotonic()
         if now - last_rss > 2:
-            _record_rss(d, name, _rss_mb(qemu.pid))
+            _record_rss(d, name, _rss_mb(qemu.pid), qemu.pid)
             last_rss = now
         time.sleep(0.1)
+    _record_rss(d, name, 0, None)
     time.sleep(0.1)  # the SHUTDOWN event is read before qemu's exit
     reason = qmp.reason if qmp else None
     outcome = outcome_of(reason, qemu.returncode)
