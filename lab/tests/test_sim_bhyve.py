@@ -118,3 +118,11 @@ def test_pkg_installs_grub_bhyve(sim):
         "repositories\n")
     assert sim.run("pkg", "delete", "-y", "grub2-bhyve")[0] == 0
     assert not os.path.exists(os.path.join(sim.root, "usr/local/sbin/grub-bhyve"))
+
+
+def test_s_help_lists_the_emulations(sim):
+    # bhyve 13+: `-s help` prints the PCI emulations one a line and exits 0
+    rc, out, err = sim.run("bhyve", "-s", "help")
+    assert rc == 0 and err == "" and "virtio-9p" in out.split("\n") and "passthru" in out.split("\n")
+    rc, out, _ = sim.run("bhyve", "-l", "help")
+    assert rc == 0 and "bootrom" in out.split("\n") and "com1" in out.split("\n")
