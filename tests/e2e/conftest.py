@@ -41,7 +41,7 @@ def wifibox(lab_laptops, guest_image):
     yield make
     for box in made:
         if box.bhyve_pid():
-            box.stop(timeout=20)
+            box.stop()
 
 
 @pytest.fixture(scope='module')

@@ -29,7 +29,7 @@ def box(module_laptop, guest_image):
     the_box.start()
     yield the_box
     if the_box.bhyve_pid():
-        the_box.stop(timeout=30)
+        the_box.stop()
 
 
 def test_routed_ipv6_reaches_the_far_side_without_nat66(box):

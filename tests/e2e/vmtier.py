@@ -7,7 +7,8 @@
 A laptop is made ready with the collection over real SSH, in the order a user's playbook
 goes: host_facts, loader_conf (vmm, nmdm, pptdevs) and rc_conf, a reboot (pptdevs takes
 effect at boot), kld, bridge, then role wifibox_guest renders the guest's files into the
-configuration directory. The far side of the air is chosen per test (api.set_air).
+configuration directory, and wifibox.bhyve.vm starts the VM (its boot service runs bhyve
+under daemon(8)). The far side of the air is chosen per test (api.set_air).
 """
 
 from __future__ import annotations
@@ -85,6 +86,19 @@ def ansible_env():
     return env
 
 
+def module(lp, name, args):
+    """ansible -m wifibox.bhyve.NAME over SSH against the laptop. -> the module's result."""
+    argv = [os.path.join(VENV_BIN, 'ansible'), '-i', lp.inventory_path, lp.name, '-m', 'wifibox.bhyve.' + name,
+            '-a', json.dumps(args)]
+    proc = subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=600,
+                          check=False)
+    found = re.search(r'^%s \| (?P<status>[A-Z]+)!? => ' % re.escape(lp.name), proc.stdout, re.MULTILINE)
+    assert found, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout[found.end():])
+    result['_status'] = found.group('status')
+    return result
+
+
 def playbook(lp, text, extra_vars=None, check=True):
     """ansible-playbook over SSH against the laptop. -> CompletedProcess."""
     path = os.path.join(lp.dir, 'play-%d.yml' % time.monotonic_ns())
@@ -98,27 +112,6 @@ def playbook(lp, text, extra_vars=None, check=True):
     if check:
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return proc
-
-
-def bhyve_argv(cpus=1, memory='256M', console=True, nic='e1000', app_config=True, passthru=('3/0/0',)):
-    """The bhyve command line of the wifibox-alpine UEFI layout (WIFIBOX.md section 1).
-
-    Development only: the `vm` module (issue #9) owns the real one in plugins/module_utils.
-    """
-    argv = ['bhyve', '-c', str(cpus), '-m', memory, '-A', '-H', '-P', '-S', '-u', '-w']
-    if console:
-        argv += ['-l', 'com1,/dev/nmdm-wifibox.1A']
-    argv += ['-s', '0,hostbridge', '-s', '31,lpc',
-             '-l', 'bootrom,/usr/local/share/uefi-firmware/BHYVE_UEFI.fd',
-             '-s', '4:0,virtio-blk,%s/esp.img' % SHARE, '-s', '4:1,virtio-blk,%s/root.img' % SHARE,
-             '-s', '4:2,virtio-9p,config=%s/appliance,ro' % CONF_DIR,
-             '-s', '4:3,virtio-9p,var=%s' % RUN_DIR]
-    if app_config:
-        argv += ['-s', '4:4,virtio-9p,app_config=%s/wpa_supplicant' % CONF_DIR]
-    argv += ['-s', '5:0,%s,tap0' % nic]
-    for i, dev in enumerate(passthru):
-        argv += ['-s', '6:%d,passthru,%s' % (i, dev)]
-    return argv + ['wifibox']
 
 
 UDHCPC_SCRIPT = """#!/bin/sh
@@ -158,37 +151,40 @@ class Wifibox:
     def pptdev(self):
         return '/'.join(self.card.split(':')[1:])
 
+    def vm(self, **args):
+        """wifibox.bhyve.vm on the laptop (the collection's own VM lifecycle). -> result."""
+        return module(self.lp, 'vm', args)
+
     def start(self, **kw):
-        kw.setdefault('passthru', (self.pptdev(),))
-        argv = ' '.join(bhyve_argv(**kw))
-        r = self.lp.sh('daemon -p /var/run/wifibox-dev.pid -o /var/log/wifibox-bhyve-dev.log '
-                       "sh -c '%s; echo exit=$? >> /var/log/wifibox-bhyve-dev.status'" % argv)
-        assert r.returncode == 0, r.stderr
+        """Start the guest with wifibox.bhyve.vm (the boot service, daemon-supervised bhyve)."""
+        args = {'passthru': [self.pptdev()], 'memory': '256M', 'console': True, 'state': 'started'}
+        args.update(kw)
         self.started = time.monotonic()
+        result = self.vm(**args)
+        assert result.get('status', {}).get('running'), result
+        self.argv = result['argv']
         return self.started
+
+    def status(self):
+        r = self.lp.ssh('/usr/local/sbin/wifibox-bhyve', 'status', '--json')
+        return json.loads(r.stdout) if r.returncode in (0, 1, 3) and r.stdout.strip() else {}
 
     def bhyve_pid(self):
         return (self.lp.state()['vms'].get('wifibox') or {}).get('pid')
 
-    def stop(self, timeout=60):
-        """SIGTERM to bhyve (what the boot service's stop does); wait for its exit status."""
-        before = len(self.exits())
-        pid = self.bhyve_pid()
-        if pid:
-            os.kill(pid, 15)
-        return wait_for(lambda: len(self.exits()) > before, timeout)
+    def stop(self):
+        """wifibox.bhyve.vm state=stopped: the ACPI power button, then bhyve's exit. -> last exit."""
+        result = self.vm(state='stopped', target='guest')
+        assert not result['status']['running'], result
+        return result['status'].get('last_exit')
 
     def restart(self, **kw):
-        assert self.stop(), self.diagnostics()
+        self.stop()
         return self.start(**kw)
 
-    def exits(self):
-        r = self.lp.sh('cat /var/log/wifibox-bhyve-dev.status 2>/dev/null')
-        return [int(x) for x in re.findall(r'exit=(\d+)', r.stdout)]
-
     def exit_status(self):
-        found = self.exits()
-        return found[-1] if found else None
+        last = self.status().get('last_exit') or {}
+        return last.get('code')
 
     def lease(self, timeout=90):
         """busybox udhcpc on wifibox0 in the laptop (the lab has no dhclient yet). -> dict."""
@@ -217,7 +213,7 @@ class Wifibox:
                     out.append('== guest %s\n%s' % (what, handle.read()[-4000:]))
             except OSError:
                 pass
-        for path in ('/var/log/wifibox-bhyve-dev.log', RUN_DIR + '/log/messages', RUN_DIR + '/log/boot.log'):
+        for path in ('/var/log/wifibox-bhyve.log', RUN_DIR + '/log/messages', RUN_DIR + '/log/boot.log'):
             out.append('== %s\n%s' % (path, self.lp.sh('tail -n 60 %s' % path).stdout))
         air = os.path.join(self.lp.dir, 'air', 'log')
         for name in sorted(os.listdir(air)) if os.path.isdir(air) else []:
