@@ -109,6 +109,21 @@ def test_ipv6_nat66_from_the_guests_router_advertisements(box):
     record_time('ipv6_nat66', time.monotonic() - start)
 
 
+def test_laptop_reboot_is_online_again_without_ansible(box):
+    """wifibox-lab reboot: the loader and /etc/rc run again; the boot service starts the VM."""
+    from wifibox_lab import api
+    start = time.monotonic()
+    api.reboot(box.lp)
+    booted = time.monotonic()
+    assert wait_for(lambda: box.status().get('running'), 60), box.diagnostics()
+    lease = box.lease()
+    assert lease and lease['ip'].startswith('10.0.0.'), box.diagnostics()
+    page = box.fetch()
+    assert page and PAGE in page, box.diagnostics()
+    record_time('laptop_reboot_online_again', time.monotonic() - start,
+                boot_to_lease=round(time.monotonic() - booted, 2))
+
+
 def test_stop_powers_the_guest_off_cleanly(box):
     """wifibox.bhyve.vm state=stopped: SIGTERM to bhyve = the ACPI power button; bhyve exits 1."""
     start = time.monotonic()

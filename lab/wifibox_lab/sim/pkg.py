@@ -24,10 +24,13 @@ REPO = {
     "bhyve-firmware": {"version": "1.0_2", "comment": "Collection of Firmware for bhyve",
                        "deps": ["edk2-bhyve"], "files": {}},
     # the lab's guest (wifibox_lab.guest.image): esp.img is its kernel, root.img its root
+    # (the UEFI layout since 20260405); disk.img stands for the older grub layout, so that
+    # both layouts can be tested with one package (the real package has one or the other)
     "wifibox-alpine": {"version": "20260405", "comment": "Wifibox guest based on Alpine Linux",
                        "deps": ["edk2-bhyve"],
                        "files": {"/usr/local/share/wifibox/esp.img": "guest-esp",
-                                 "/usr/local/share/wifibox/root.img": "guest-root"}},
+                                 "/usr/local/share/wifibox/root.img": "guest-root",
+                                 "/usr/local/share/wifibox/disk.img": "image"}},
     "wifibox-core": {"version": "0.13.0", "comment": "Wifibox core scripts",
                      "deps": ["grub2-bhyve"], "files": {}},
     "socat": {"version": "1.8.0.0", "comment": "Multipurpose relay and proxy", "files": {}},
