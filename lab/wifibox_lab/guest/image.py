@@ -279,8 +279,8 @@ def _pack(tree, inp, tmp):
     names = subprocess.run(["find", "."], cwd=tree, capture_output=True, text=True,
                            check=True).stdout
     with open(os.path.join(tmp, "initramfs.cpio"), "wb") as out:
-        subprocess.run(["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"], cwd=tree, input=names.encode(),
-                       stdout=out, check=True)
+        subprocess.run(["cpio", "--quiet", "-o", "-H", "newc", "-R", "0:0"], cwd=tree,
+                       input=names.encode(), stdout=out, check=True)
 
 
 def main(argv=None):

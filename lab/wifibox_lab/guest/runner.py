@@ -105,7 +105,8 @@ def qemu_argv(vm, files):
         if emul in NIC_MODEL:
             tap = conf.split(",")[0]
             argv += ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (ident, tap),
-                     "-device", "%s,netdev=%s,mac=%s" % (NIC_MODEL[emul], ident, _mac(vm["name"], s))]
+                     "-device", "%s,netdev=%s,mac=%s"
+                     % (NIC_MODEL[emul], ident, _mac(vm["name"], s))]
         elif emul == "virtio-9p":
             parts = conf.split(",")
             tag, _, path = parts[0].partition("=")
