@@ -12,6 +12,7 @@ The documentation of each filter is in the YAML file of the same name beside thi
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import os
 import re
@@ -30,6 +31,24 @@ _HEX64 = re.compile(r'^[0-9a-fA-F]{64}$')
 _BSSID = re.compile(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')
 _HOSTNAME = re.compile(r'^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$')
 _COUNTRY = re.compile(r'^[A-Z]{2}$')
+# A Linux interface name as the guest's ifupdown, iptables and UCI files can hold it: at most
+# 15 characters (IFNAMSIZ - 1), no blank, '/', ':' or shell/iptables syntax.
+_IFNAME = re.compile(r'^[A-Za-z][A-Za-z0-9_.-]{0,14}$')
+# Paths that end up in generated files or file names: absolute, a safe character set.
+_PATH = re.compile(r'^/[A-Za-z0-9_./@+-]*$')
+_FILE_NAME = re.compile(r'^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,127}$')
+_USER = re.compile(r'^[A-Za-z_][A-Za-z0-9_-]{0,31}$')
+_MODE = re.compile(r'^[0-7]{3,4}$')
+_PHASE2 = re.compile(r'^(auth|autheap)=[A-Za-z0-9-]+( (auth|autheap)=[A-Za-z0-9-]+)*$')
+_DOMAIN = re.compile(r'^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$')
+_RADIO_PATH = re.compile(r'^[A-Za-z0-9][A-Za-z0-9:._/+-]{0,127}$')
+OPENWRT_BANDS = ('', '2g', '5g', '6g', '60g')
+NETWORK_KEYS = ('ssid', 'security', 'psk', 'eap', 'identity', 'anonymous_identity', 'password', 'phase2', 'ca_cert',
+                'client_cert', 'private_key', 'private_key_password', 'domain_suffix_match', 'hidden', 'priority',
+                'bssid', 'frequencies')
+# Interface names the guest itself uses for something else.
+_RESERVED_IFNAMES = ('lo', 'br0', 'br-lan')
+_INT_MAX = 2147483647
 _MASK = '********'
 # wpa_supplicant.conf keys and UCI options whose values are secrets.
 _WPA_SECRET = re.compile(
@@ -57,16 +76,48 @@ def wpa_ssid(ssid):
     return ssid.encode('utf-8').hex()
 
 
-def wpa_passphrase(psk):
-    """The value of a psk= line: 64 hex digits as they are (a raw PSK), else the passphrase in quotes.
+def wpa_string(value):
+    """The value of a string field (identity, password, phase2, paths...) for wpa_supplicant.conf.
 
-    wpa_supplicant takes a quoted value up to the last double quote on the line,
-    so every printable ASCII character (the only ones a passphrase may have) is safe.
+    wpa_supplicant reads a string field as "text" (everything up to the last double quote) or
+    as hex digits of the bytes. A double quote inside the text is ambiguous for its comment
+    stripping ('#' after a quote ends the line), so any value that is not plain printable ASCII
+    without quotes and backslashes is written as hex, which it parses exactly.
+    """
+    return wpa_ssid(_text(value, 'value'))
+
+
+def wpa_psk_derive(passphrase, ssid):
+    """The 64-hex-digit PSK that WPA derives from PASSPHRASE and SSID (PBKDF2-HMAC-SHA1, 4096 rounds)."""
+    key = hashlib.pbkdf2_hmac('sha1', _text(passphrase, 'psk').encode('utf-8'), _text(ssid, 'ssid').encode('utf-8'),
+                              4096, 32)
+    return key.hex()
+
+
+def wpa_passphrase(psk, ssid=None):
+    """The value of a psk= line.
+
+    64 hex digits are a raw PSK and are written as they are (in lower case). A passphrase
+    without double quotes is written in quotes. A passphrase with a double quote cannot be
+    written in quotes without ambiguity (wpa_supplicant's comment stripping cuts the line at
+    a '#' that follows a quote), so it is written as the PSK derived from it and SSID, which
+    is exactly what wpa_supplicant would compute from the passphrase.
     """
     psk = _text(psk, 'psk')
     if _HEX64.match(psk):
         return psk.lower()
-    return '"%s"' % psk
+    if '"' not in psk and all(32 <= ord(ch) <= 126 for ch in psk):
+        return '"%s"' % psk
+    if ssid is None:
+        raise AnsibleFilterError('wpa_passphrase: this passphrase has a double quote or a character outside '
+                                 'printable ASCII; give the SSID so that the PSK can be derived')
+    return wpa_psk_derive(psk, ssid)
+
+
+def wpa_passphrase_quoted(psk):
+    """True when wpa_passphrase writes PSK as a quoted passphrase (so SAE can use it as its password)."""
+    psk = _text(psk, 'psk')
+    return not _HEX64.match(psk) and '"' not in psk and all(32 <= ord(ch) <= 126 for ch in psk)
 
 
 def uci_quote(value):
@@ -131,10 +182,20 @@ class _Checker:
     def err(self, var, msg):
         self.errors.append('%s: %s' % (var, msg))
 
+    def plain(self, var, value):
+        """False (with an error) for a value that is not a plain address string (no scope, no blanks)."""
+        if not isinstance(value, str) or not re.match(r'^[0-9A-Fa-f:./]+$', value):
+            self.err(var, "'%s' is not an IP address (write it with digits, hex digits, '.', ':' and '/' only: no "
+                     "interface scope, no blanks)" % (value,))
+            return False
+        return True
+
     def ipv4_iface(self, var, value, need=True):
         if value in (None, ''):
             if need:
                 self.err(var, 'is required (ADDRESS/PREFIX, for example 192.168.1.50/24)')
+            return None
+        if not self.plain(var, value):
             return None
         try:
             iface = ipaddress.ip_interface(str(value))
@@ -157,6 +218,8 @@ class _Checker:
             if need:
                 self.err(var, 'is required (ADDRESS/PREFIX, for example fd00::ffff/64)')
             return None
+        if not self.plain(var, value):
+            return None
         try:
             iface = ipaddress.ip_interface(str(value))
         except ValueError:
@@ -171,6 +234,11 @@ class _Checker:
         return iface
 
     def ip(self, var, value, version=None):
+        if not self.plain(var, value):
+            return None
+        if '/' in value:
+            self.err(var, "'%s' must be an address without a prefix length" % value)
+            return None
         try:
             addr = ipaddress.ip_address(str(value))
         except ValueError:
@@ -218,7 +286,143 @@ class _Checker:
         for i, port in enumerate(cfg.get('uds_ports') or []):
             if not isinstance(port, int) or not 1 <= port <= 65535:
                 self.err('wifibox_guest_uds_sockets[%d].port' % i, "'%s' is not a TCP port (1-65535)" % (port,))
+        self.interfaces(cfg, mode)
+        self.more(cfg, flavour)
         return self.errors
+
+    # -- helpers for the checks below --------------------------------------
+
+    def boolean(self, var, value):
+        if not isinstance(value, bool):
+            self.err(var, "'%s' must be true or false" % (value,))
+
+    def secret_text(self, var, value, secret=False):
+        """A string that reaches wpa_supplicant.conf (hex when needed) and UCI (quoted): no control characters."""
+        if value in (None, ''):
+            return
+        shown = 'the value' if secret else "'%s'" % (value,)
+        if not isinstance(value, str):
+            self.err(var, 'must be a string')
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            self.err(var, '%s contains a control character (tab, newline...), which the guest configuration '
+                     'cannot hold; remove it' % shown)
+        elif len(value.encode('utf-8')) > 1000:
+            self.err(var, 'is longer than 1000 bytes, more than wpa_supplicant reads on one line')
+
+    def path(self, var, value, need=True):
+        if value in (None, ''):
+            if need:
+                self.err(var, 'is required (an absolute path)')
+            return
+        if not isinstance(value, str) or not _PATH.match(value):
+            self.err(var, "'%s' must be an absolute path of letters, digits and . _ / @ + -, such as "
+                     "/usr/local/etc/wifibox-bhyve" % (value,))
+        elif '/../' in value + '/' or '/./' in value + '/':
+            self.err(var, "'%s' must not contain '.' or '..' components" % value)
+
+    def interfaces(self, cfg, mode):
+        names = {}
+        for key in ('lan_interface', 'wlan_interface'):
+            if key not in cfg:
+                continue
+            var = 'wifibox_guest_' + key
+            value = cfg.get(key)
+            if not isinstance(value, str) or not _IFNAME.match(value):
+                self.err(var, "'%s' is not an interface name: 1 to 15 letters, digits, '_', '.' or '-', starting "
+                         "with a letter (for example eth0 or wlan0)" % (value,))
+            elif value in _RESERVED_IFNAMES:
+                self.err(var, "'%s' is used by the guest for something else; name the network card instead "
+                         "(eth0, wlan0...)" % value)
+            else:
+                names[key] = value
+        if len(names) == 2 and names['lan_interface'] == names['wlan_interface']:
+            self.err('wifibox_guest_wlan_interface', "'%s' is also wifibox_guest_lan_interface; the Wi-Fi and the "
+                     "LAN interface must differ" % names['wlan_interface'])
+
+    def more(self, cfg, flavour):
+        """Every other setting that reaches a generated file or a path (present when the role passes it)."""
+        for key in ('wpa_update_config', 'uds_passthru', 'bridge_dhcp'):
+            if key in cfg:
+                self.boolean('wifibox_guest_' + key, cfg.get(key))
+        if 'config_dir' in cfg:
+            self.path('wifibox_guest_config_dir', cfg.get('config_dir'))
+        if 'root_dir' in cfg:
+            self.path('wifibox_guest_root_dir', cfg.get('root_dir'))
+        for key in ('ifupdown_iptables_path', 'ifupdown_ip6tables_path'):
+            if key in cfg:
+                self.path('wifibox_guest_' + key, cfg.get(key))
+                if isinstance(cfg.get(key), str) and cfg.get(key).endswith('/'):
+                    self.err('wifibox_guest_' + key, "'%s' is a directory; give the path of the rules file"
+                             % cfg.get(key))
+        if 'uds_sockets' in cfg:
+            self.uds_sockets(cfg.get('uds_sockets'))
+        if 'forwarding' in cfg:
+            self.forwarding(cfg.get('forwarding'))
+        if flavour == 'openwrt':
+            self.openwrt(cfg)
+        dns_lists = (('dns_fallback', 4), ('ipv6_dns_fallback', 6))
+        for key, _version in dns_lists:
+            if key in cfg and not isinstance(cfg.get(key) or [], list):
+                self.err('wifibox_guest_' + key, 'must be a list of addresses')
+
+    def uds_sockets(self, sockets):
+        if not isinstance(sockets, list):
+            self.err('wifibox_guest_uds_sockets', 'must be a list of {path, port} (user, group, mode optional)')
+            return
+        ports = {}
+        for i, sock in enumerate(sockets):
+            var = 'wifibox_guest_uds_sockets[%d]' % i
+            if not isinstance(sock, dict):
+                self.err(var, 'must be a dictionary with path and port')
+                continue
+            unknown = sorted(str(key) for key in sock if key not in ('path', 'port', 'user', 'group', 'mode'))
+            if unknown:
+                self.err(var, 'unknown setting(s) %s; use path, port, user, group, mode' % ', '.join(unknown))
+            self.path(var + '.path', sock.get('path'))
+            port = sock.get('port')
+            if isinstance(port, int) and not isinstance(port, bool):
+                if port in ports:
+                    self.err(var + '.port', 'port %d is also used by wifibox_guest_uds_sockets[%d]'
+                             % (port, ports[port]))
+                ports.setdefault(port, i)
+            user = sock.get('user', 'root')
+            if not isinstance(user, str) or not _USER.match(user):
+                self.err(var + '.user', "'%s' is not a user name (letters, digits, '_' and '-')" % (user,))
+            group = sock.get('group', 0)
+            if not ((isinstance(group, int) and not isinstance(group, bool) and 0 <= group <= 65535)
+                    or (isinstance(group, str) and (_USER.match(group) or group.isdigit()))):
+                self.err(var + '.group', "'%s' is not a group name or number" % (group,))
+            mode = sock.get('mode', '770')
+            if not isinstance(mode, str) or not _MODE.match(mode):
+                self.err(var + '.mode', "'%s' must be an octal mode in quotes, such as '770'" % (mode,))
+
+    def forwarding(self, lines):
+        if not isinstance(lines, list):
+            self.err('wifibox_guest_forwarding', 'must be a list of socat address pairs, one string each')
+            return
+        for i, line in enumerate(lines):
+            var = 'wifibox_guest_forwarding[%d]' % i
+            if not isinstance(line, str) or not all(32 <= ord(ch) <= 126 for ch in line):
+                self.err(var, 'must be one line of printable ASCII (a socat address pair)')
+            elif len(line.split()) != 2 or line.lstrip().startswith('#'):
+                self.err(var, "'%s' must be two socat addresses separated by a space, such as "
+                         "'UDP4-RECV:11223,reuseaddr UDP4:10.0.0.2:11223'" % line)
+
+    def openwrt(self, cfg):
+        if 'openwrt_radio_path' in cfg:
+            radio = cfg.get('openwrt_radio_path')
+            if not isinstance(radio, str) or not _RADIO_PATH.match(radio):
+                self.err('wifibox_guest_openwrt_radio_path', "'%s' is not a device path such as "
+                         "pci0000:00/0000:00:06.0" % (radio,))
+        if 'openwrt_band' in cfg and cfg.get('openwrt_band') not in OPENWRT_BANDS:
+            self.err('wifibox_guest_openwrt_band', "'%s' is not a band; use one of 2g, 5g, 6g, 60g or ''"
+                     % (cfg.get('openwrt_band'),))
+        if 'openwrt_channel' in cfg:
+            chan = cfg.get('openwrt_channel')
+            if isinstance(chan, str) and chan.isdigit():
+                chan = int(chan)
+            if chan != 'auto' and (not isinstance(chan, int) or isinstance(chan, bool) or not 1 <= chan <= 233):
+                self.err('wifibox_guest_openwrt_channel', "'%s' must be auto or a channel number (1-233)" % (chan,))
 
     def networks(self, networks, flavour):
         if not isinstance(networks, list):
@@ -230,6 +434,10 @@ class _Checker:
             if not isinstance(net, dict):
                 self.err(var, 'must be a dictionary with at least ssid and security')
                 continue
+            unknown = sorted(str(key) for key in net if key not in NETWORK_KEYS)
+            if unknown:
+                self.err(var, 'unknown setting(s) %s; the settings of a network are %s'
+                         % (', '.join(unknown), ', '.join(NETWORK_KEYS)))
             ssid = net.get('ssid')
             if not isinstance(ssid, str) or not ssid:
                 self.err(var + '.ssid', 'is required and must be a non-empty string')
@@ -237,7 +445,9 @@ class _Checker:
                 size = len(ssid.encode('utf-8'))
                 if size > 32:
                     self.err(var + '.ssid', 'is %d bytes long in UTF-8; an SSID has 1 to 32 bytes' % size)
-                if flavour == 'openwrt' and any(ord(ch) < 32 or ord(ch) == 127 for ch in ssid):
+                if '\x00' in ssid:
+                    self.err(var + '.ssid', 'contains a NUL character, which no configuration file can hold')
+                elif flavour == 'openwrt' and any(ord(ch) < 32 or ord(ch) == 127 for ch in ssid):
                     self.err(var + '.ssid', 'contains control characters, which UCI cannot hold; use flavour '
                              'wifibox_alpine or ifupdown for this network')
             security = net.get('security', 'wpa2_psk')
@@ -254,12 +464,18 @@ class _Checker:
             if bssid not in (None, '') and not _BSSID.match(str(bssid)):
                 self.err(var + '.bssid', "'%s' is not a MAC address such as 02:11:22:33:44:55" % bssid)
             prio = net.get('priority', 0)
-            if not isinstance(prio, int) or isinstance(prio, bool) or prio < 0:
-                self.err(var + '.priority', "'%s' must be an integer >= 0" % (prio,))
-            for j, freq in enumerate(net.get('frequencies') or []):
-                if not isinstance(freq, int) or isinstance(freq, bool) or not 2400 <= freq <= 7125:
-                    self.err('%s.frequencies[%d]' % (var, j), "'%s' is not a Wi-Fi channel frequency in MHz "
-                             "(2412-7115)" % (freq,))
+            if not isinstance(prio, int) or isinstance(prio, bool) or not 0 <= prio <= _INT_MAX:
+                self.err(var + '.priority', "'%s' must be an integer from 0 to %d" % (prio, _INT_MAX))
+            self.boolean(var + '.hidden', net.get('hidden', False))
+            freqs = net.get('frequencies') or []
+            if not isinstance(freqs, list):
+                self.err(var + '.frequencies', 'must be a list of channel frequencies in MHz, such as [2412, 5180]')
+                freqs = []
+            for j, freq in enumerate(freqs):
+                if not isinstance(freq, int) or isinstance(freq, bool) or not is_channel_frequency(freq):
+                    self.err('%s.frequencies[%d]' % (var, j), "'%s' is not the centre frequency in MHz of a Wi-Fi "
+                             "channel (2.4 GHz: 2412-2472 in steps of 5 or 2484; 5 GHz: 5160-5885 in steps of 5; "
+                             "6 GHz: 5955-7115 in steps of 20)" % (freq,))
 
     def psk(self, var, psk, security):
         if not isinstance(psk, str) or psk == '':
@@ -277,6 +493,17 @@ class _Checker:
             self.err(var, 'must contain only printable ASCII characters (space to ~)')
 
     def eap(self, var, net, sources):
+        for key in ('identity', 'anonymous_identity', 'password', 'private_key_password'):
+            self.secret_text('%s.%s' % (var, key), net.get(key), secret=key.endswith('password'))
+        phase2 = net.get('phase2')
+        if phase2 not in (None, '') and (not isinstance(phase2, str) or not _PHASE2.match(phase2)):
+            self.err(var + '.phase2', "'%s' is not a phase 2 setting such as auth=MSCHAPV2, auth=PAP or "
+                     "autheap=GTC" % (phase2,))
+        dsm = net.get('domain_suffix_match')
+        if dsm not in (None, '') and (not isinstance(dsm, str)
+                                      or not all(_DOMAIN.match(part) for part in dsm.split(';'))):
+            self.err(var + '.domain_suffix_match', "'%s' is not a DNS name (or names separated by ';') such as "
+                     "radius.example.org" % (dsm,))
         method = net.get('eap')
         if method not in EAP_METHODS:
             self.err(var + '.eap', "'%s' is not a supported EAP method; use one of %s"
@@ -297,6 +524,10 @@ class _Checker:
                 self.err('%s.%s' % (var, key), "file '%s' does not exist on the controller" % (path,))
                 continue
             base = os.path.basename(path)
+            if not _FILE_NAME.match(base):
+                self.err('%s.%s' % (var, key), "the file name '%s' is copied into the guest and written into its "
+                         "configuration: use letters, digits, '.', '_', '+' and '-' only" % base)
+                continue
             other = sources.setdefault(base, os.path.realpath(path))
             if other != os.path.realpath(path):
                 self.err('%s.%s' % (var, key), "another network uses a different file named '%s'; the guest "
@@ -322,17 +553,25 @@ class _Checker:
                 self.err('wifibox_guest_dhcp_range_start', "the DHCP range %s-%s contains the guest's own address "
                          "%s; move the range or wifibox_guest_lan_address" % (start, end, lan.ip))
         leases = cfg.get('dhcp_max_leases')
-        if not isinstance(leases, int) or leases < 1:
-            self.err('wifibox_guest_dhcp_max_leases', "'%s' must be a positive integer" % (leases,))
+        if not isinstance(leases, int) or isinstance(leases, bool) or not 1 <= leases <= 65535:
+            self.err('wifibox_guest_dhcp_max_leases', "'%s' must be an integer from 1 to 65535" % (leases,))
         lease = cfg.get('dhcp_lease_time')
-        if not isinstance(lease, int) or lease < 60:
-            self.err('wifibox_guest_dhcp_lease_time', "'%s' must be a number of seconds >= 60" % (lease,))
+        if not isinstance(lease, int) or isinstance(lease, bool) or not 60 <= lease <= _INT_MAX:
+            self.err('wifibox_guest_dhcp_lease_time', "'%s' must be a number of seconds from 60 to %d"
+                     % (lease, _INT_MAX))
         for i, dns in enumerate(cfg.get('dns_fallback') or []):
             self.ip('wifibox_guest_dns_fallback[%d]' % i, dns, 4)
         return lan
 
     def upstream(self, cfg, mode, lan):
         up = cfg.get('upstream') or {}
+        if not isinstance(up, dict):
+            self.err('wifibox_guest_upstream', 'must be a dictionary (proto, address, gateway, dns)')
+            return
+        unknown = sorted(str(key) for key in up if key not in ('proto', 'address', 'gateway', 'dns'))
+        if unknown:
+            self.err('wifibox_guest_upstream', 'unknown setting(s) %s; use proto, address, gateway, dns'
+                     % ', '.join(unknown))
         proto = up.get('proto', 'dhcp')
         if proto not in ('dhcp', 'static'):
             self.err('wifibox_guest_upstream.proto', "unknown '%s'; use dhcp or static" % proto)
@@ -353,7 +592,7 @@ class _Checker:
                 self.err('wifibox_guest_upstream.gateway', '%s is not inside the upstream network %s'
                          % (gw, iface.network))
         for i, dns in enumerate(up.get('dns') or []):
-            self.ip('wifibox_guest_upstream.dns[%d]' % i, dns)
+            self.ip('wifibox_guest_upstream.dns[%d]' % i, dns, 4)
         if iface is not None and lan is not None and iface.network.overlaps(lan.network):
             self.err('wifibox_guest_lan_address', 'the guest LAN %s overlaps the upstream network %s; choose a '
                      'LAN subnet the upstream does not use' % (lan.network, iface.network))
@@ -363,6 +602,13 @@ class _Checker:
         for i, dns in enumerate(cfg.get('ipv6_dns_fallback') or []):
             self.ip('wifibox_guest_ipv6_dns_fallback[%d]' % i, dns, 6)
         up = cfg.get('upstream6') or {}
+        if not isinstance(up, dict):
+            self.err('wifibox_guest_upstream6', 'must be a dictionary (proto, address, gateway, dns)')
+            return
+        unknown = sorted(str(key) for key in up if key not in ('proto', 'address', 'gateway', 'dns'))
+        if unknown:
+            self.err('wifibox_guest_upstream6', 'unknown setting(s) %s; use proto, address, gateway, dns'
+                     % ', '.join(unknown))
         proto = up.get('proto', 'auto')
         if proto not in ('auto', 'static'):
             self.err('wifibox_guest_upstream6.proto', "unknown '%s'; use auto or static" % proto)
@@ -386,6 +632,9 @@ class _Checker:
             if not isinstance(fwd, dict):
                 self.err(var, 'must be a dictionary with proto, port and to_address')
                 continue
+            unknown = sorted(str(key) for key in fwd if key not in ('proto', 'port', 'to_address', 'to_port'))
+            if unknown:
+                self.err(var, 'unknown setting(s) %s; use proto, port, to_address, to_port' % ', '.join(unknown))
             if fwd.get('proto', 'tcp') not in ('tcp', 'udp'):
                 self.err(var + '.proto', "'%s' must be tcp or udp" % fwd.get('proto'))
             for key in ('port', 'to_port'):
@@ -399,6 +648,19 @@ class _Checker:
                 if addr not in lan.network or addr == lan.ip:
                     self.err(var + '.to_address', '%s is not a host of the guest LAN %s (other than the guest)'
                              % (addr, lan.network))
+
+
+def is_channel_frequency(freq):
+    """True if FREQ (MHz) is the centre frequency of a 20 MHz Wi-Fi channel (2.4, 5 or 6 GHz)."""
+    if 2412 <= freq <= 2472:
+        return (freq - 2412) % 5 == 0
+    if freq == 2484:
+        return True
+    if 5160 <= freq <= 5885:
+        return freq % 5 == 0
+    if 5955 <= freq <= 7115:
+        return (freq - 5955) % 20 == 0
+    return False
 
 
 def guest_validate(cfg):
@@ -415,6 +677,9 @@ class FilterModule:
         return {
             'wpa_ssid': wpa_ssid,
             'wpa_passphrase': wpa_passphrase,
+            'wpa_passphrase_quoted': wpa_passphrase_quoted,
+            'wpa_psk_derive': wpa_psk_derive,
+            'wpa_string': wpa_string,
             'uci_quote': uci_quote,
             'guest_ipinfo': guest_ipinfo,
             'guest_validate': guest_validate,

@@ -58,9 +58,29 @@ def test_wpa_ssid_rejects_non_strings():
 
 def test_wpa_passphrase():
     assert gc.wpa_passphrase('correct horse') == '"correct horse"'
-    assert gc.wpa_passphrase('with "quotes" #hash') == '"with "quotes" #hash"'
+    assert gc.wpa_passphrase('with #hash, no quote') == '"with #hash, no quote"'
+    # A double quote makes the quoted form ambiguous for wpa_supplicant: the derived PSK instead.
+    assert gc.wpa_passphrase('with "quotes" #hash', 'net') == gc.wpa_psk_derive('with "quotes" #hash', 'net')
+    with pytest.raises(AnsibleFilterError):
+        gc.wpa_passphrase('with "quotes" #hash')
     assert gc.wpa_passphrase('AB' * 32) == 'ab' * 32
     assert gc.wpa_passphrase('ab' * 31 + 'zz') == '"%s"' % ('ab' * 31 + 'zz')
+
+
+def test_wpa_psk_derive_matches_the_ieee_test_vectors():
+    # IEEE 802.11i-2004, annex H.4.1 (passphrase, SSID, PSK).
+    assert gc.wpa_psk_derive('password', 'IEEE') == \
+        'f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e'
+    assert gc.wpa_psk_derive('ThisIsAPassword', 'ThisIsASSID') == \
+        '0dc0d6eb90555ed6419756b9a15ec3e3209b63df707dd508d14581f8982721af'
+
+
+def test_wpa_string_and_quoted():
+    assert gc.wpa_string('auth=PAP') == '"auth=PAP"'
+    assert gc.wpa_string('p"w#1') == 'p"w#1'.encode().hex()
+    assert gc.wpa_passphrase_quoted('plain pass')
+    assert not gc.wpa_passphrase_quoted('a"b#cdefg')
+    assert not gc.wpa_passphrase_quoted('ab' * 32)
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -187,5 +207,35 @@ def test_same_file_name_from_two_places(tmp_path):
 
 def test_filters_are_registered():
     names = {'wpa_ssid', 'wpa_passphrase', 'uci_quote', 'guest_ipinfo', 'guest_validate', 'guest_mask_secrets',
-             'guest_masked_diff'}
+             'guest_masked_diff', 'wpa_string', 'wpa_psk_derive', 'wpa_passphrase_quoted'}
     assert set(gc.FilterModule().filters()) == names
+
+
+@pytest.mark.parametrize('over, expected', [
+    ({'lan_interface': 'eth0;reboot'}, 'wifibox_guest_lan_interface'),
+    ({'wlan_interface': 'wlan0 -j ACCEPT'}, 'wifibox_guest_wlan_interface'),
+    ({'lan_interface': 'eth0', 'wlan_interface': 'eth0'}, "'eth0' is also wifibox_guest_lan_interface"),
+    ({'config_dir': '/a/../b'}, "must not contain '.' or '..'"),
+    ({'uds_sockets': [{'path': '/x', 'port': 1, 'mode': 770}]}, 'wifibox_guest_uds_sockets[0].mode'),
+    ({'forwarding': ['a b c']}, 'wifibox_guest_forwarding[0]'),
+    ({'networks': [net(frequencies=[5170, 2413])]}, 'wifibox_guest_networks[0].frequencies[1]'),
+    ({'dns_fallback': ['fe80::1%eth0']}, 'no interface scope'),
+    ({'networks': [{'ssid': 'c', 'security': 'wpa2_eap', 'eap': 'peap', 'identity': 'a\nb', 'password': 'p'}]},
+     'wifibox_guest_networks[0].identity'),
+])
+def test_values_reaching_files_are_checked(over, expected):
+    errors = gc.guest_validate(settings(**over))
+    assert any(expected in e for e in errors), errors
+
+
+def test_valid_extra_settings_pass():
+    assert gc.guest_validate(settings(
+        lan_interface='lan0', wlan_interface='wlp0s6', config_dir='/usr/local/etc/wifibox-bhyve', root_dir='/',
+        uds_sockets=[{'path': '/var/run/wpa_supplicant/wlan0', 'port': 1200, 'group': 0, 'mode': '770'}],
+        forwarding=['UDP4-RECV:11223,broadcast,reuseaddr UDP4:10.0.0.2:11223'], wpa_update_config=True,
+        networks=[net(frequencies=[2412, 2484, 5180, 5955, 7115])])) == []
+
+
+def test_channel_frequencies():
+    assert [f for f in range(2400, 7200) if gc.is_channel_frequency(f)][:3] == [2412, 2417, 2422]
+    assert not gc.is_channel_frequency(2413) and gc.is_channel_frequency(6115) and not gc.is_channel_frequency(6120)
