@@ -70,3 +70,55 @@ NMDM_USER_SIDE = '/dev/nmdm-wifibox.1B'
 
 # --- Host facts ----------------------------------------------------------------------
 DMESG_BOOT = '/var/run/dmesg.boot'
+
+# --- wifibox.bhyve's own VM service (names chosen not to clash with net/wifibox's
+# /usr/local/sbin/wifibox, /usr/local/etc/rc.d/wifibox, /usr/local/etc/wifibox/ and
+# /var/log/wifibox.log: a laptop may have both while it migrates) ----------------------
+WIFIBOX_BHYVE_SERVICE = 'wifibox_bhyve'
+WIFIBOX_BHYVE_RCVAR = 'wifibox_bhyve_enable'
+WIFIBOX_BHYVE_RC_SCRIPT = '/usr/local/etc/rc.d/wifibox_bhyve'
+WIFIBOX_BHYVE_COMMAND = '/usr/local/sbin/wifibox-bhyve'
+WIFIBOX_BHYVE_CONF_DIR = '/usr/local/etc/wifibox-bhyve'
+WIFIBOX_BHYVE_RUN_DIR = '/var/run/wifibox-bhyve'
+WIFIBOX_BHYVE_LOG = '/var/log/wifibox-bhyve.log'
+WIFIBOX_BHYVE_LIBEXEC = '/usr/local/libexec/wifibox-bhyve'
+WIFIBOX_BHYVE_DEVD_CONF = '/usr/local/etc/devd/wifibox-bhyve.conf'
+# The VM configuration the vm module writes and the service reads.
+VM_CONF = '/usr/local/etc/wifibox-bhyve/vm.conf'
+# Under the configuration dir: the guest's `config` share and the optional `app_config` share.
+APPLIANCE_DIR = 'appliance'
+APP_CONFIG_DIR = 'wpa_supplicant'
+UDS_PASSTHRU_CONF = 'uds_passthru.conf'
+# Under the run dir: the supervisor's pid file (daemon -P), the service state (JSON).
+SUPERVISOR_PIDFILE = '/var/run/wifibox-bhyve/supervisor.pid'
+SERVICE_STATE = '/var/run/wifibox-bhyve/state.json'
+# daemon(8) -t title of the supervisor: `daemon: wifibox-bhyve[PID]` in ps.
+SUPERVISOR_TITLE = 'wifibox-bhyve'
+
+# --- Guest images and firmware (the guest package's files) ---------------------------
+UEFI_IMAGES = ('esp.img', 'root.img')
+GRUB_IMAGES = ('disk.img', 'grub.cfg')
+UEFI_FIRMWARE = '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd'
+GRUB_BHYVE = '/usr/local/sbin/grub-bhyve'
+
+# --- bhyve and friends -------------------------------------------------------------------
+BHYVE = '/usr/sbin/bhyve'
+BHYVECTL = '/usr/sbin/bhyvectl'
+DAEMON = '/usr/sbin/daemon'
+NICE = '/usr/bin/nice'
+DEVCTL = '/usr/sbin/devctl'
+PCICONF = '/usr/sbin/pciconf'
+IFCONFIG = '/sbin/ifconfig'
+KLDLOAD = '/sbin/kldload'
+KLDUNLOAD = '/sbin/kldunload'
+KLDSTAT = '/sbin/kldstat'
+SYSCTL = '/sbin/sysctl'
+CU = '/usr/bin/cu'
+PPT_DRIVER = 'ppt'
+VM_MIN_MEMORY_MB = 32
+# VM_MAXCPU of vmm(4); the host's hw.vmm.maxcpu may be lower and is checked at start.
+VM_MAX_CPUS = 256
+IOMMU_SYSCTLS = ('hw.vmm.iommu.enable', 'hw.vmm.amdvi.enable')
+# rc.suspend runs rc.d scripts with `KEYWORD: suspend` only since this __FreeBSD_version
+# (14.0); older systems need the devd rule (FREEBSD.md section 8, WIFIBOX.md section 3).
+RC_SUSPEND_KEYWORD_OSRELDATE = 1400090

@@ -83,8 +83,11 @@ ansible_facts:
             - C(kind) (V(vt-d) on Intel, V(amd-vi) on AMD), C(enabled) (C(hw.vmm.iommu.enable) or, on AMD,
               C(hw.vmm.amdvi.enable), from sysctl while vmm is loaded, else from kenv), C(initialized)
               (C(hw.vmm.iommu.initialized), V(null) without vmm) and C(amdvi_count).
+            - C(units), the IOMMU units the kernel found at boot (C(dmar) on Intel, C(ivhd) on AMD, from the ACPI
+              DMAR/IVRS tables, as listed in C(/var/run/dmesg.boot)); V(0) when the firmware offers none (VT-d or
+              AMD-Vi off in its setup, or not supported), V(null) when dmesg.boot cannot be read.
           type: dict
-          sample: {"kind": "amd-vi", "enabled": true, "initialized": true, "amdvi_count": 1}
+          sample: {"kind": "amd-vi", "enabled": true, "initialized": true, "amdvi_count": 1, "units": 1}
         memory:
           description: C(physical) (C(hw.physmem)), C(free) and C(inactive) in bytes, V(null) when unknown.
           type: dict
@@ -133,6 +136,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.wifi import NOT_NATI
 
 _ORIGIN = re.compile(r'Origin\s*=\s*"(?P<origin>[^"]+)"')
 _ORIGINS = {'GenuineIntel': 'intel', 'AuthenticAMD': 'amd'}
+# An IOMMU unit attaching at boot: Intel DMA remapping units (ACPI DMAR) and AMD-Vi units (ACPI IVRS).
+_IOMMU_UNIT = re.compile(r'^(?:dmar|ivhd)\d+: ', re.MULTILINE)
 
 
 def first_line(module, argv):
@@ -169,15 +174,18 @@ def freebsd_version(module):
     )
 
 
-def cpu(module):
-    model = read_sysctl(module, 'hw.model')
-    origin = None
+def read_dmesg_boot():
     try:
         with open(DMESG_BOOT) as handle:
-            match = _ORIGIN.search(handle.read())
-        origin = match.group('origin') if match else None
+            return handle.read()
     except (IOError, OSError, UnicodeDecodeError):
-        pass
+        return None
+
+
+def cpu(module, dmesg):
+    model = read_sysctl(module, 'hw.model')
+    match = _ORIGIN.search(dmesg) if dmesg else None
+    origin = match.group('origin') if match else None
     vendor = _ORIGINS.get(origin)
     if vendor is None and model:
         if 'AMD' in model:
@@ -197,7 +205,7 @@ def vmm(module):
     )
 
 
-def iommu(module, vendor, vmm_loaded):
+def iommu(module, vendor, vmm_loaded, dmesg):
     def tunable(name):
         # The sysctl exists only while vmm is loaded; before that the loader's kenv tells what it will use.
         return read_sysctl(module, name) if vmm_loaded else read_kenv(module, name)
@@ -217,6 +225,7 @@ def iommu(module, vendor, vmm_loaded):
         enabled=enabled,
         initialized=as_flag(read_sysctl(module, 'hw.vmm.iommu.initialized')) if vmm_loaded else None,
         amdvi_count=read_sysctl_int(module, 'hw.vmm.amdvi.count') if vmm_loaded and vendor == 'amd' else None,
+        units=len(_IOMMU_UNIT.findall(dmesg)) if dmesg is not None else None,
     )
 
 
@@ -257,6 +266,10 @@ def warnings_for(facts):
     if cpu_facts['vendor'] == 'amd' and not io['enabled']:
         found.append('AMD CPU without hw.vmm.amdvi.enable=1: PCI pass-through will fail. Set it in /boot/loader.conf '
                      '(wifibox.bhyve.loader_conf with tunables: {hw.vmm.amdvi.enable: 1}) and reboot.')
+    if io['units'] == 0:
+        found.append('The firmware offers no IOMMU (no dmar or ivhd unit in /var/run/dmesg.boot): PCI pass-through '
+                     'cannot work. Enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup and reboot; '
+                     'laptops without one cannot run a wifibox.')
     if vm['loaded'] and io['initialized'] is False:
         found.append('vmm is loaded but the IOMMU is not initialized (hw.vmm.iommu.initialized=0): enable VT-d or '
                      'AMD-Vi (IOMMU) in the firmware setup, and on AMD set hw.vmm.amdvi.enable=1, then reboot.')
@@ -272,9 +285,10 @@ def main():
     module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
     try:
         facts = dict(freebsd=freebsd_version(module), cpu=None)
-        facts['cpu'] = cpu(module)
+        dmesg = read_dmesg_boot()
+        facts['cpu'] = cpu(module, dmesg)
         facts['vmm'] = vmm(module)
-        facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'])
+        facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'], dmesg)
         facts['memory'] = memory(module)
         facts['wireless'] = wireless(module)
     except CommandError as exc:

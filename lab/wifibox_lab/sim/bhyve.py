@@ -77,6 +77,13 @@ def main(ctx, argv):
         ctx.err.write(USAGE.replace("%*s", " " * 5))
         return 1
     flags = {o for o, _ in opts}
+    if ("-s", "help") in opts:
+        # pci_print_supported_devices(): one emulation name a line, exit 0 (bhyve 13+)
+        ctx.print(*sorted(KNOWN_EMULATIONS))
+        return 0
+    if ("-l", "help") in opts:
+        ctx.print("bootrom", "com1", "com2", "com3", "com4", "pc-testdev", "tpm")
+        return 0
     if "-h" in flags or len(args) != 1:
         ctx.err.write(USAGE.replace("%*s", " " * 5))
         return 1

@@ -23,8 +23,10 @@ REPO = {
                              "/usr/local/share/uefi-firmware/BHYVE_UEFI_VARS.fd": "firmware"}},
     "bhyve-firmware": {"version": "1.0_2", "comment": "Collection of Firmware for bhyve",
                        "deps": ["edk2-bhyve"], "files": {}},
-    "wifibox-alpine": {"version": "20240927", "comment": "Wifibox guest based on Alpine Linux",
-                       "files": {"/usr/local/share/wifibox/disk.img": "image"}},
+    # The UEFI generation of the guest (WIFIBOX.md: since alpine 20260405, esp.img + root.img).
+    "wifibox-alpine": {"version": "20260405", "comment": "Wifibox guest based on Alpine Linux",
+                       "files": {"/usr/local/share/wifibox/esp.img": "image",
+                                 "/usr/local/share/wifibox/root.img": "image"}},
     "wifibox-core": {"version": "0.13.0", "comment": "Wifibox core scripts",
                      "deps": ["grub2-bhyve"], "files": {}},
     "socat": {"version": "1.8.0.0", "comment": "Multipurpose relay and proxy", "files": {}},

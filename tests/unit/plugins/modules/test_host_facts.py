@@ -42,7 +42,9 @@ def laptop(host, model, pci, vmm_loaded=True, sysctls=None, kenv=None):
 
 def test_intel_thinkpad_before_setup(host, run, dmesg):
     dmesg.write_text('CPU: Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz (2112.00-MHz K8-class CPU)\n'
-                     '  Origin="GenuineIntel"  Id=0x806ea  Family=0x6  Model=0x8e  Stepping=10\n')
+                     '  Origin="GenuineIntel"  Id=0x806ea  Family=0x6  Model=0x8e  Stepping=10\n'
+                     'dmar0: <DMA remap> iomem 0xfed90000-0xfed90fff on acpi0\n'
+                     'dmar1: <DMA remap> iomem 0xfed91000-0xfed91fff on acpi0\n')
     laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
     result = run(host_facts.main, {})
     assert not result['changed']
@@ -51,7 +53,7 @@ def test_intel_thinkpad_before_setup(host, run, dmesg):
                                 'kernel_running': '14.1-RELEASE-p5', 'osreldate': 1401000, 'major': 14}
     assert facts['cpu'] == {'model': 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'vendor': 'intel', 'origin': 'GenuineIntel'}
     assert facts['vmm'] == {'loaded': False, 'ppt_devices': None, 'pptdevs': []}
-    assert facts['iommu'] == {'kind': 'vt-d', 'enabled': True, 'initialized': None, 'amdvi_count': None}
+    assert facts['iommu'] == {'kind': 'vt-d', 'enabled': True, 'initialized': None, 'amdvi_count': None, 'units': 2}
     assert facts['memory'] == {'physical': 17014808576, 'free': 2411265 * 4096, 'inactive': 524288 * 4096}
     (card,) = facts['wireless']
     assert card['name'] == 'iwm0' and card['pptdev'] == '3/0/0'
@@ -78,7 +80,7 @@ def test_amd_without_amdvi_warns_with_the_fix_and_flags_the_ax210(host, run, dme
     result = run(host_facts.main, {})
     facts = result['ansible_facts']['wifibox_host']
     assert facts['cpu']['vendor'] == 'amd'
-    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': None, 'initialized': None, 'amdvi_count': None}
+    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': None, 'initialized': None, 'amdvi_count': None, 'units': 0}
     assert [card['name'] for card in facts['wireless']] == ['rtw890', 'iwlwifi0']
     assert [card['kernel_module'] for card in facts['wireless']] == ['if_rtw89', 'if_iwlwifi']
     warnings = facts['warnings']
@@ -92,8 +94,17 @@ def test_amd_with_amdvi_enabled_and_iommu_initialized(host, run, dmesg):
            sysctls={'hw.vmm.amdvi.enable': '1', 'hw.vmm.iommu.initialized': '1', 'hw.vmm.amdvi.count': '1',
                     'hw.vmm.ppt.devices': '0'})
     facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
-    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': True, 'initialized': True, 'amdvi_count': 1}
+    assert facts['iommu'] == {'kind': 'amd-vi', 'enabled': True, 'initialized': True, 'amdvi_count': 1, 'units': None}
     assert not any('amdvi' in text for text in facts['warnings'])
+
+
+def test_firmware_without_an_iommu_warns_with_the_fix(host, run, dmesg):
+    dmesg.write_text('  Origin="GenuineIntel"  Id=0x306d4  Family=0x6  Model=0x3d  Stepping=4\n'
+                     'iwm0: <Intel(R) Dual Band Wireless AC 7265> at device 0.0 on pci2\n')
+    laptop(host, 'Intel(R) Core(TM) i5-5300U CPU @ 2.30GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['iommu']['units'] == 0
+    assert any('no IOMMU' in text and 'VT-d' in text and 'firmware setup' in text for text in facts['warnings'])
 
 
 def test_iommu_not_initialized(host, run, dmesg):
