@@ -682,7 +682,6 @@ class _Checker:
                     self.err(var + '.to_address', '%s is not a host of the guest LAN %s (other than the guest)'
                              % (addr, lan.network))
 
-
     # -- access point --------------------------------------------------------
 
     def access_point(self, ap, ipv6, country):
@@ -764,10 +763,9 @@ class _Checker:
         if isinstance(chan, int) and width == 40:
             second = chan + 4 if regdomain.ht40_secondary(band, chan) == '+' else chan - 4
             if second not in valid:
+                pairs = regdomain.format_channels(_ht40_ok(band, valid))
                 self.err('wifibox_guest_ap_channel', 'channel %d cannot carry 40 MHz in %s: its secondary channel '
-                         '%d is not allowed; valid 40 MHz primaries: %s' % (chan, where, second,
-                                                                           regdomain.format_channels(
-                                                                               _ht40_ok(band, valid))))
+                         '%d is not allowed; valid 40 MHz primaries: %s' % (chan, where, second, pairs))
         if isinstance(chan, int) and width == 80 and band == '5g':
             _centre, block = regdomain.vht80_centre(chan)
             if not block or any(c not in valid for c in block):

@@ -26,6 +26,7 @@ def playbook(inventory, name, extra=None):
     proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
+
 USER_PF = 'ext_if = "em0"\nset skip on lo0\nscrub in all\npass out all keep state\nblock in on $ext_if\n'
 AP = {'wifibox_guest_role': 'access_point', 'wifibox_guest_ap_passphrase': 'lab access point',
       'wifibox_guest_country': 'DE', 'wifibox_host_ap_uplink': 'em0'}
