@@ -206,3 +206,65 @@ def test_daemon_restart_delay_and_syslog(lab_laptop):
     assert sh(lp, "daemon -S -T labtag -P /var/run/s.pid sh -c 'echo to-syslog'")[0] == 0
     # without -r the supervisor ends with its child
     eventually(lambda: sh(lp, "test -e /var/run/s.pid")[0] == 1)
+
+
+EXTRA_ARGS_SCRIPT = """#!/bin/sh
+# PROVIDE: extra
+. /etc/rc.subr
+name="extra"
+rcvar="extra_enable"
+start_cmd="extra_start"
+extra_start() { echo "start with: $*"; }
+load_rc_config $name
+run_rc_command "$@"
+"""
+
+
+def test_custom_command_gets_the_extra_arguments(lab_laptop):
+    # rc.subr: the words after the verb are rc_extra_args, appended to ${verb}_cmd
+    lab_laptop.write_file("/usr/local/etc/rc.d/extra", EXTRA_ARGS_SCRIPT, 0o755)
+    assert sh(lab_laptop, "sysrc extra_enable=YES >/dev/null; service extra start guest")[:2] == (
+        0, "start with: guest\n")
+    assert sh(lab_laptop, "service extra start")[:2] == (0, "start with: \n")
+
+
+@pytest.mark.lab_profile("thinkpad-t480-13")
+def test_freebsd_13_rc_suspend_does_not_run_rc_d_suspend(wifibox):
+    # rc.suspend gained the `KEYWORD: suspend` loop in 14.0; rc.resume runs `resume` on 13.x too
+    lp = wifibox
+    sh(lp, "sysrc wifibox_enable=YES")
+    out = api.suspend(lp)
+    assert "suspend request timed out" not in out
+    api.resume(lp)
+    assert lp.read_file("/var/log/wifibox-events") == "resuming\n"
+
+
+def _read(lp, path):
+    return sh(lp, "cat %s 2>/dev/null" % path)[1]
+
+
+@pytest.mark.parametrize("profile,restarted", [("thinkpad-t480", True), ("thinkpad-t480-13", False)])
+def test_daemon_sigterm_during_the_restart_delay(lab_laptops, profile, restarted):
+    # 14.0+ daemon.c: SIGTERM is SIG_IGN and only read from the event loop's kqueue, which is
+    # closed while daemon sleeps before a restart: the signal is lost, the child starts again
+    lp = lab_laptops(profile)
+    assert sh(lp, "daemon -R 3 -P /var/run/d.pid sh -c 'echo run >> /var/log/d.runs; exit 1'")[0] == 0
+    eventually(lambda: _read(lp, "/var/log/d.runs") == "run\n")
+    time.sleep(0.5)  # daemon is in its restart delay now
+    assert sh(lp, "kill -TERM $(cat /var/run/d.pid)")[0] == 0
+    if restarted:
+        eventually(lambda: _read(lp, "/var/log/d.runs") == "run\nrun\n")
+        assert sh(lp, "kill -KILL $(cat /var/run/d.pid)")[0] == 0
+    else:
+        eventually(lambda: sh(lp, "test -e /var/run/d.pid")[0] == 1)
+        time.sleep(3.5)
+        assert _read(lp, "/var/log/d.runs") == "run\n"
+
+
+def test_daemon_child_gets_default_sighup(lab_laptop):
+    # daemon_exec() unignores SIGHUP and SIGTERM before execve
+    lp = lab_laptop
+    assert sh(lp, "daemon -P /var/run/h.pid sh -c 'grep SigIgn /proc/self/status > /var/log/h.out'")[0] == 0
+    eventually(lambda: _read(lp, "/var/log/h.out"))
+    ignored = int(_read(lp, "/var/log/h.out").split()[1], 16)
+    assert not ignored & (1 << (1 - 1)) and not ignored & (1 << (15 - 1))  # SIGHUP=1, SIGTERM=15

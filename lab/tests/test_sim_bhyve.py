@@ -120,6 +120,14 @@ def test_pkg_installs_grub_bhyve(sim):
     assert not os.path.exists(os.path.join(sim.root, "usr/local/sbin/grub-bhyve"))
 
 
+def test_s_help_lists_the_emulations(sim):
+    # bhyve 13+: `-s help` prints the PCI emulations one a line and exits 0
+    rc, out, err = sim.run("bhyve", "-s", "help")
+    assert rc == 0 and err == "" and "virtio-9p" in out.split("\n") and "passthru" in out.split("\n")
+    rc, out, _ = sim.run("bhyve", "-l", "help")
+    assert rc == 0 and "bootrom" in out.split("\n") and "com1" in out.split("\n")
+
+
 def test_iommu_is_initialized_by_the_first_passthru_assignment(sim):
     """iommu.c/vmm.c: hw.vmm.iommu.initialized is 0 while ppt merely holds the card; the first
     vm_assign_pptdev() runs iommu_init(), once per load of vmm.ko."""

@@ -130,9 +130,16 @@ def copy_simulator(d):
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"), dirs_exist_ok=True)
 
 
+# rc.suspend runs the rc.d `suspend` keyword only when __FreeBSD_version > this (14.0)
+RC_SUSPEND_KEYWORD_OSRELDATE = 1400089
+
+
 def _etc(d, name, prof):
     etc = os.path.join(d, "fs/etc")
     shutil.copytree(os.path.join(DATA, "etc"), etc, dirs_exist_ok=True, symlinks=True)
+    if prof["osreldate"] <= RC_SUSPEND_KEYWORD_OSRELDATE:
+        # 13.x: rc.suspend without the `KEYWORD: suspend` rc.d loop that 14.0 added
+        shutil.copy(os.path.join(DATA, "etc13", "rc.suspend"), os.path.join(etc, "rc.suspend"))
     for sub in ("rc.conf.d", "devd", "rc.d"):
         os.makedirs(os.path.join(etc, sub), exist_ok=True)
     write(os.path.join(etc, "rc.conf"), rc_conf(name, prof))

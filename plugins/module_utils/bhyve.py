@@ -211,7 +211,7 @@ def format_config(vm):
     return '\n'.join(lines) + '\n'
 
 
-def parse_config(text, source=C.VM_CONF):
+def parse_config(text, source='vm.conf'):
     """Text of the configuration file -> normalised VM; VMConfigError names the line."""
     settings = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -229,15 +229,17 @@ def parse_config(text, source=C.VM_CONF):
         raise VMConfigError('%s: %s' % (source, exc))
 
 
-def read_config(path=C.VM_CONF):
+def read_config(path=None):
+    path = path or C.VM_CONF
     with open(path) as handle:
         return parse_config(handle.read(), path)
 
 
 # --- paths that depend on the boot method ----------------------------------------------
 
-def image_paths(vm, guest_root=C.GUEST_ROOT):
+def image_paths(vm, guest_root=None):
     """The guest files bhyve (or grub-bhyve) opens, by boot method."""
+    guest_root = guest_root or C.GUEST_ROOT
     if vm['boot'] == 'uefi':
         return [os.path.join(guest_root, name) for name in C.UEFI_IMAGES]
     return [os.path.join(guest_root, name) for name in C.GRUB_IMAGES]
@@ -250,12 +252,13 @@ def firmware_path(vm):
 
 # --- the command lines -----------------------------------------------------------------
 
-def app_config_mode(conf_dir=C.WIFIBOX_BHYVE_CONF_DIR, exists=os.path.isdir, readable=os.path.isfile):
+def app_config_mode(conf_dir=None, exists=os.path.isdir, readable=os.path.isfile):
     """How the optional app_config share is passed: None (absent), 'ro' or 'rw'.
 
     As net/wifibox: read-write only when the guest forwards sockets
     (appliance/uds_passthru.conf), so wpa_supplicant's control socket can be created.
     """
+    conf_dir = conf_dir or C.WIFIBOX_BHYVE_CONF_DIR
     if not exists(os.path.join(conf_dir, C.APP_CONFIG_DIR)):
         return None
     return 'rw' if readable(os.path.join(conf_dir, C.APPLIANCE_DIR, C.UDS_PASSTHRU_CONF)) else 'ro'

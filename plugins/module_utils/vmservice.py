@@ -58,9 +58,10 @@ START_SETTLE = 1.0
 SUPERVISOR_EXIT_WAIT = 30.0
 LEVELS = {'error': 0, 'warn': 1, 'info': 2, 'debug': 3}
 # Secret-looking assignments removed from bug reports (wpa_supplicant.conf, hostapd, UCI, ...).
-_SECRET = re.compile(
-    r'(?im)^(\s*(?:option\s+)?(?:[\w.-]*(?:psk|passw(?:or)?d|passphrase|secret|private_key_passwd|wep_key\d?|'
-    r'sae_password|key))\s*[=\s]\s*)(.+)$')
+_SECRET_NAME = r'[\w.-]*(?:psk|passw(?:or)?d|passphrase|secret|private_key_passwd|wep_key\d?|sae_password)'
+_SECRET = re.compile(r'(?i)\b(%s\s*[=:]\s*)("[^"\n]*"|\'[^\'\n]*\'|\S+)' % _SECRET_NAME)
+# UCI (OpenWrt): option key 'value'
+_SECRET_UCI = re.compile(r'(?im)^(\s*option\s+(?:key|%s)\s+)(\S.*)$' % _SECRET_NAME)
 
 
 class ServiceError(Exception):
@@ -92,8 +93,8 @@ class Host(object):
 
     def run(self, argv, check=False, what=None):
         rc, out, err = self.runner([str(a) for a in argv])
-        self.log.debug('[%s] %s -> %d%s' % (os.path.basename(argv[0]), ' '.join(argv[1:]), rc,
-                                             (': ' + err.strip()) if err.strip() else ''))
+        detail = (': ' + err.strip()) if err.strip() else ''
+        self.log.debug('[%s] %s -> %d%s' % (os.path.basename(argv[0]), ' '.join(argv[1:]), rc, detail))
         if check and rc != 0:
             raise ServiceError('%s failed (exit %d): %s%s' % (' '.join(argv), rc, err.strip() or out.strip(),
                                                               ('; ' + what) if what else ''))
@@ -144,7 +145,7 @@ class Log(object):
     ran the command).
     """
 
-    def __init__(self, path=C.WIFIBOX_BHYVE_LOG, level='info', echo=False):
+    def __init__(self, path, level='info', echo=False):
         self.path = path
         self.level = LEVELS.get(level, 2)
         self.echo = echo
@@ -185,8 +186,8 @@ class Log(object):
 class State(object):
     """JSON in /var/run/wifibox-bhyve/state.json, changed under a lock (manager and commands)."""
 
-    def __init__(self, path=C.SERVICE_STATE):
-        self.path = path
+    def __init__(self, path=None):
+        self.path = path or C.SERVICE_STATE
 
     def read(self):
         try:
@@ -304,6 +305,8 @@ class Service(object):
             'last_suspend': st.get('last_suspend'),
             'last_resume': st.get('last_resume'),
             'recovery': self.vm['recovery'],
+            # the configuration bhyve was started with (vm.conf may have changed since)
+            'running_config': st.get('running_config') if pid else None,
         }
 
     # -- checks before starting ----------------------------------------------------------
@@ -493,7 +496,7 @@ class Service(object):
         began = time.time()
         self.state.update(stop_requested=True)
         if pid:
-            self.log.info('stopping the VM: ACPI power button (SIGTERM to bhyve %d), waiting up to %d s'
+            self.log.info('stopping the VM: ACPI power button (SIGTERM to bhyve %s), waiting up to %d s'
                           % (pid, self.vm['stop_wait']))
             _kill(pid, signal.SIGTERM)
             if not wait_until(lambda: not pid_alive(pid), self.vm['stop_wait']):
@@ -501,13 +504,13 @@ class Service(object):
                               % self.vm['stop_wait'])
                 self.host.run([C.BHYVECTL, '--force-poweroff', '--vm=' + C.VM_NAME])
                 if not wait_until(lambda: not pid_alive(pid), 5):
-                    self.log.error('bhyve %d ignored the forced power-off: bhyvectl --destroy' % pid)
+                    self.log.error('bhyve %s ignored the forced power-off: bhyvectl --destroy' % pid)
                     self.host.run([C.BHYVECTL, '--destroy', '--vm=' + C.VM_NAME])
                     wait_until(lambda: not pid_alive(pid), 5)
         elif supervisor:
             _kill(supervisor, signal.SIGTERM)  # between two runs: daemon forwards it to the manager
         if supervisor and not wait_until(lambda: not pid_alive(supervisor), SUPERVISOR_EXIT_WAIT):
-            self.log.error('the supervisor %d did not end: SIGKILL' % supervisor)
+            self.log.error('the supervisor %s did not end: SIGKILL' % supervisor)
             _kill(supervisor, signal.SIGKILL)
         if C.VM_NAME in self.host.vms():
             self.host.run([C.BHYVECTL, '--destroy', '--vm=' + C.VM_NAME])
@@ -587,12 +590,12 @@ class Service(object):
             problem = self.guest_back()
         if problem and method != 'none':
             escalated = 'restart_vmm'
-            self.log.warn('resume: the guest is not back after %s within resume_wait=%d s (%s): escalating to '
-                          'restart_vmm' % (method, self.vm['resume_wait'], problem))
+            self.log.warn('resume: the guest is not back after %s (%s): escalating to restart_vmm' % (method, problem))
             problem = self._recover('restart_vmm', escalation=True) or self.guest_back()
         result = 'guest back' if problem is None else 'failed: %s' % problem
-        (self.log.info if problem is None else self.log.error)('resume: %s%s' % (
-            result, ' (after escalating to restart_vmm)' if escalated else ''))
+        if escalated:
+            result += ' (escalated to %s)' % escalated
+        (self.log.info if problem is None else self.log.error)('resume: %s' % result)
         self.state.update(last_resume={'at': _now(), 'method': method, 'result': result, 'escalated_to': escalated})
         return problem is None
 
@@ -631,7 +634,9 @@ class Service(object):
                                                         else 'held by %s, not ppt' % found['name'])
                     return False
             return True
-        return None if wait_until(back, self.vm['resume_wait'], 0.5) else problem[0]
+        if wait_until(back, self.vm['resume_wait'], 0.5):
+            return None
+        return '%s after resume_wait=%d s' % (problem[0], self.vm['resume_wait'])
 
     # -- version, console, bug report -------------------------------------------------------------------
     def version(self):
@@ -655,12 +660,15 @@ class Service(object):
             files[name] = _read(source)
         files['rc.conf'] = ''.join(line for line in _read(C.RC_CONF).splitlines(True)
                                    if re.search(r'wifibox|ppt|vmm|kld_list|devmatch|wlans_|ifconfig_wlan', line))
-        guest_var = os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR)
-        for dirpath, _dirs, names in os.walk(guest_var):
-            for name in names:
-                full = os.path.join(dirpath, name)
-                if os.path.isfile(full) and os.path.getsize(full) < (4 << 20):
-                    files['guest/' + os.path.relpath(full, guest_var)] = _read(full)
+        # the guest's shares: its logs (var) and its configuration (config, app_config), secrets scrubbed below
+        for prefix, top in (('guest/', os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR)),
+                            ('config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APPLIANCE_DIR)),
+                            ('app_config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APP_CONFIG_DIR))):
+            for dirpath, _dirs, names in os.walk(top):
+                for name in names:
+                    full = os.path.join(dirpath, name)
+                    if os.path.isfile(full) and os.path.getsize(full) < (4 << 20):
+                        files[prefix + os.path.relpath(full, top)] = _read(full)
         with tarfile.open(path, 'w:gz') as archive:
             for name, text in sorted(files.items()):
                 data = scrub(text).encode('utf-8', 'replace')
@@ -682,6 +690,11 @@ class Service(object):
                 child[0].send_signal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, on_term)
         code, output = None, []
+        if self.state.read().get('stop_requested'):
+            # a stop came while daemon(8) waited to restart us (FreeBSD 14's daemon does not see
+            # SIGTERM then): end supervision without starting bhyve
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            return self._decide(None, output, True)
         try:
             self._bind_cards()
             self._prepare_run()
@@ -690,10 +703,10 @@ class Service(object):
                 self.host.run(grub, check=True, what='grub-bhyve could not load the guest kernel')
             argv = bhyve.command_argv(self.vm, bhyve.app_config_mode())
             self.log.info('starting: %s' % ' '.join(argv))
-            if not stopping[0] and not self.state.read().get('stop_requested'):
+            if not stopping[0]:
                 child[0] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                             stderr=subprocess.STDOUT, universal_newlines=True)
-                self.state.update(bhyve_pid=child[0].pid, started_at=time.time())
+                self.state.update(bhyve_pid=child[0].pid, started_at=time.time(), running_config=self.vm)
                 for line in child[0].stdout:
                     output.append(line.rstrip())
                     self.log.debug('[bhyve] %s' % line.rstrip())
@@ -746,9 +759,9 @@ class Service(object):
         if code is None:
             reason = 'stopped before bhyve started'
         last_error = '; '.join(line for line in output[-5:] if line) or None
-        exit_info = {'code': code, 'reason': reason, 'at': _now()}
-        self.state.update(bhyve_pid=None, last_exit=exit_info,
-                          last_error=last_error if code not in (0, 1, 2, None) else None)
+        if code is not None:
+            self.state.update(bhyve_pid=None, last_exit={'code': code, 'reason': reason, 'at': _now()},
+                              last_error=last_error if code not in (0, 1, 2) else None)
         if stopping or code in (1, 2, None) or code == 128 + signal.SIGTERM or code == -signal.SIGTERM:
             self.log.info('%s: supervision ends' % reason)
             return self._end_supervision(reason)
@@ -823,6 +836,7 @@ def _sha256(path):
 
 def scrub(text):
     """Bug-report text with every secret-looking value replaced."""
+    text = _SECRET_UCI.sub(lambda m: m.group(1) + '<removed>', text)
     return _SECRET.sub(lambda m: m.group(1) + '<removed>', text)
 
 
@@ -841,12 +855,13 @@ def rc_script_text():
     return """#!/bin/sh
 #
 # PROVIDE: wifibox_bhyve
-# REQUIRE: FILESYSTEMS sysctl kld
+# REQUIRE: FILESYSTEMS sysctl kld ldconfig
 # BEFORE: netif
 # KEYWORD: shutdown nojail suspend resume
 #
 # Installed by the wifibox.bhyve.vm module: starts the wifibox VM (bhyve, supervised by
-# daemon(8)) before netif configures %(bridge)s.  Add to /etc/rc.conf:
+# daemon(8)) before netif configures %(bridge)s; after ldconfig, so that bhyve finds lib9p
+# early in boot (net/wifibox issue #11).  Add to /etc/rc.conf:
 #   wifibox_bhyve_enable="YES"
 # The VM itself is configured in %(conf)s.
 
@@ -869,7 +884,7 @@ resume_cmd="wifibox_bhyve_cmd resume"
 
 wifibox_bhyve_cmd()
 {
-	${wifibox_bhyve_command} "$@"
+\t${wifibox_bhyve_command} "$@"
 }
 
 load_rc_config $name
@@ -890,9 +905,9 @@ def devd_rule_text():
     return """# Installed by the wifibox.bhyve.vm module (FreeBSD 13.x): stop or keep the wifibox VM
 # before suspend as its recovery method says, then suspend as /etc/devd.conf would.
 notify 11 {
-	match "system"		"ACPI";
-	match "subsystem"	"Suspend";
-	action "/usr/sbin/service wifibox_bhyve suspend; /etc/rc.suspend acpi $notify";
+\tmatch "system"\t\t"ACPI";
+\tmatch "subsystem"\t"Suspend";
+\taction "/usr/sbin/service wifibox_bhyve suspend; /etc/rc.suspend acpi $notify";
 };
 """
 
@@ -926,8 +941,8 @@ def print_status(status):
         if status['tap']['exists'] else 'absent'))
     for key in ('last_suspend', 'last_resume'):
         if status[key]:
-            out.append('%s: %s, method %s, %s' % (key.replace('_', ' '), status[key]['at'], status[key]['method'],
-                                                   status[key]['result']))
+            event = status[key]
+            out.append('%s: %s, method %s, %s' % (key.replace('_', ' '), event['at'], event['method'], event['result']))
     return '\n'.join(out)
 
 
@@ -952,6 +967,10 @@ def main(argv):
         return exc.code
 
 
+def _say(text):
+    sys.stdout.write(text + '\n')
+
+
 def _dispatch(service, verb, args):
     if verb in ('start', 'stop', 'restart'):
         if len(args) > 1:
@@ -963,19 +982,19 @@ def _dispatch(service, verb, args):
         return 0
     if verb == 'status':
         status = service.status()
-        print(json.dumps(status, sort_keys=True) if args == ['--json'] else print_status(status))
+        _say(json.dumps(status, sort_keys=True) if args == ['--json'] else print_status(status))
         return 0 if status['running'] else 1
     if verb == 'suspend':
         return 0 if service.suspend() else 1
     if verb == 'resume':
         return 0 if service.resume() else 1
     if verb == 'version':
-        print(service.version())
+        _say(service.version())
         return 0
     if verb == 'bugreport':
         path = args[0] if args else '/tmp/wifibox-bhyve-bugreport-%s.tar.gz' % time.strftime('%Y%m%dT%H%M%S')
         service.bugreport(path)
-        print(path)
+        _say(path)
         return 0
     if verb == 'console':
         if not service.vm['console']:
@@ -983,7 +1002,7 @@ def _dispatch(service, verb, args):
                                'restart the guest')
         if not service.running():
             raise ServiceError('the VM is not running: wifibox-bhyve start')
-        print('Connecting, type "~." to leave the session...')
+        _say('Connecting, type "~." to leave the session...')
         sys.stdout.flush()
         os.execv(C.CU, [C.CU, '-s', '115200', '-l', C.NMDM_USER_SIDE])
     if verb == '_run':

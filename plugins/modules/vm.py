@@ -22,7 +22,7 @@ description:
     C(hw.vmm.maxcpu), free memory, virtio-9p); a start that fails is undone (the VM destroyed, the card given back
     to its driver, the bridge and tap as they were, the files this task wrote restored).
   - Names do not clash with net/wifibox (C(/usr/local/sbin/wifibox), C(/usr/local/etc/rc.d/wifibox),
-    C(/usr/local/etc/wifibox/)): a laptop may have both while it migrates, but only one may run the card.
+    C(/usr/local/etc/wifibox/)), so a laptop may have both while it migrates; only one may run the card.
 author:
   - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
@@ -144,7 +144,14 @@ notes:
   - The guest's configuration (the C(config) 9P share C(/usr/local/etc/wifibox-bhyve/appliance), the C(app_config)
     share C(/usr/local/etc/wifibox-bhyve/wpa_supplicant)) is the wifibox_guest role's; this module passes them to
     bhyve. The C(var) share is C(/var/run/wifibox-bhyve/appliance).
-  - The service's log is C(/var/log/wifibox-bhyve.log); C(wifibox-bhyve status), C(version) and C(bugreport) show the rest.
+  - On the laptop, C(wifibox-bhyve start|stop|restart [guest|netif|vmm]), C(wifibox-bhyve status [--json]),
+    C(wifibox-bhyve console) (with O(console=true); leave cu with C(~.)), C(wifibox-bhyve version) (SHA-256 of the
+    images) and C(wifibox-bhyve bugreport [FILE]) (one archive, secrets removed); C(service wifibox_bhyve
+    start|stop|restart|status|suspend|resume), where start, stop and restart take the same targets.
+  - C(restart) refuses when the VM is not running (as net/wifibox); C(start) of a running VM and C(stop) of a stopped
+    one succeed with a warning in the log.
+  - The service's log is C(/var/log/wifibox-bhyve.log); its state (pid, restarts, last exit, last suspend/resume)
+    is C(/var/run/wifibox-bhyve/state.json), the daemon(8) pid file C(/var/run/wifibox-bhyve/supervisor.pid).
 seealso:
   - module: wifibox.bhyve.vm_info
   - name: bhyve(8)
@@ -186,13 +193,14 @@ status:
     restarts: {description: restarts (reboots and crashes) since the last start, type: int}
     last_exit: {description: "C(code), C(reason), C(at) of bhyve's last exit", type: dict}
     stopped_reason: {description: why supervision ended, type: str}
-    card_driver: {description: the driver holding the first passthru card (V(ppt0), V(iwm0), null if gone), type: str}
+    card_driver: {description: "the driver holding the first passthru card: V(ppt0), V(iwm0); null when it is gone", type: str}
     cards: {description: "per passthru device: C(device), C(selector), C(present), C(driver), C(held_by_ppt)", type: list}
     bridge: {description: "C(name), C(exists), C(up), C(members)", type: dict}
     tap: {description: "C(name), C(exists), C(up), C(member)", type: dict}
     last_suspend: {description: "C(at), C(method), C(was_running), C(result)", type: dict}
     last_resume: {description: "C(at), C(method), C(result), C(escalated_to)", type: dict}
     recovery: {description: the configured recovery method, type: str}
+    running_config: {description: the configuration the running bhyve was started with, type: dict}
   sample: {"running": true, "pid": 4321, "card_driver": "ppt0", "restarts": 0}
 argv:
   description: The command the service runs (nice(1) and bhyve(8)), from the same code the service uses.
@@ -221,6 +229,12 @@ actions:
   returned: always
   type: list
   elements: str
+restart_required:
+  description:
+    - The VM runs with an older configuration than the one written (the task changed it without
+      O(restart_on_change=true)); restart it (O(state=restarted)) to apply it.
+  returned: always
+  type: bool
 """
 
 import importlib
@@ -393,7 +407,7 @@ def run_module():
         target=dict(type='str', default='netif', choices=['guest', 'netif', 'vmm']),
         cpus=dict(type='int', default=1),
         memory=dict(type='str', default='128M'),
-        passthru=dict(type='list', elements='str'),
+        passthru=dict(type='list', elements='str', no_log=False),
         boot=dict(type='str', default='uefi', choices=list(bhyve.BOOT_METHODS)),
         nic=dict(type='str', default='e1000', choices=list(bhyve.NIC_MODELS)),
         bridge=dict(type='str', default=C.BRIDGE_NAME),
@@ -438,8 +452,12 @@ def run_module():
     service = vmservice.Service(vm, host, log)
     running = service.running()
     new_text = bhyve.format_config(vm)
-    config_changed = install and old_vm != vm
+    # what the running VM was started with decides, so a change written earlier without a
+    # restart still restarts it when restart_on_change asks
+    applied = service.state.read().get('running_config') if running else None
+    config_changed = install and ((applied or old_vm) != vm)
     actions = plan_actions(state, target, running, config_changed, p['restart_on_change'])
+    result['restart_required'] = bool(running and config_changed and not actions and state != 'stopped')
 
     osrel = host.sysctl('kern.osreldate')
     files = desired_files(vm, int(osrel) if osrel and osrel.isdigit() else None) if install else {}
@@ -458,6 +476,7 @@ def run_module():
             if verb in ('start', 'restart'):
                 service.preflight(kernel_loaded=host.module_loaded(C.VMM_MODULE) and verb == 'start')
     except vmservice.ServiceError as exc:
+        result['status'] = service.status()
         module.fail_json(msg=exc.msg, **result)
 
     result['files'] = dirs_needed + to_write + ([C.RC_CONF] if enable_change else [])
@@ -492,8 +511,8 @@ def run_module():
             module.run_command(['sysrc', '%s=%s' % (C.WIFIBOX_BHYVE_RCVAR, want_enable)],
                                check_rc=False, environ_update=C_LOCALE)
             if rc_enabled(module) != want_enable:
-                raise vmservice.ServiceError('sysrc could not set %s=%s in %s' % (C.WIFIBOX_BHYVE_RCVAR, want_enable,
-                                                                                 C.RC_CONF))
+                raise vmservice.ServiceError('sysrc could not set %s=%s in %s'
+                                             % (C.WIFIBOX_BHYVE_RCVAR, want_enable, C.RC_CONF))
         if C.WIFIBOX_BHYVE_DEVD_CONF in to_write and host.run(['service', 'devd', 'status'])[0] == 0:
             host.run(['service', 'devd', 'restart'], check=True)
         for verb, tgt in actions:

@@ -87,16 +87,26 @@ def main(ctx, argv):
                 return code
             fds[flag] = fd
     ctx.out.flush()
+    from ..freebsd import state
+    # 14.0 rewrote daemon(8) around kqueue: SIGTERM is ignored and only seen by the kqueue of
+    # the event loop, which does not exist during the restart delay (usr.sbin/daemon/daemon.c)
+    term_lost_in_delay = state.read(ctx.laptop_dir).get("osreldate", 0) >= 1400000
     if os.fork():
         return 0
     os.setsid()
     if os.fork():
         os._exit(0)
-    _supervise(args, o, fds, out_fd, delay)
+    _supervise(args, o, fds, out_fd, delay, term_lost_in_delay)
     os._exit(0)
 
 
-def _supervise(args, o, fds, out_fd, delay):
+def _child_signals():
+    # daemon_exec(): ignored signals stay ignored across execve, so SIGHUP/SIGTERM are unignored
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _supervise(args, o, fds, out_fd, delay, term_lost_in_delay=False):
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)  # let go of the caller's terminal or SSH channel
@@ -124,7 +134,7 @@ def _supervise(args, o, fds, out_fd, delay):
             out = err = out_fd
         try:
             child[0] = subprocess.Popen(args, stdin=devnull, stdout=out, stderr=err,
-                                        close_fds=True)
+                                        close_fds=True, preexec_fn=_child_signals)
         except OSError as e:
             os.write(out_fd if out_fd is not None else devnull,
                      b"daemon: execvp: %s\n" % e.strerror.encode())
@@ -139,6 +149,11 @@ def _supervise(args, o, fds, out_fd, delay):
                 continue
         if delay is None or stopping[0]:
             break
+        if term_lost_in_delay:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # no kqueue while sleeping: SIGTERM is lost
+            time.sleep(delay)
+            signal.signal(signal.SIGTERM, on_term)
+            continue
         end = time.monotonic() + delay
         while not stopping[0] and time.monotonic() < end:
             time.sleep(0.1)
