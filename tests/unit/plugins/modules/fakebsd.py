@@ -63,6 +63,14 @@ class FakeFreeBSD(object):
         return [call for call in self.calls if call[0] in ('kldload', 'kldunload', 'ifconfig', 'sysctl')
                 and not is_read(call)]
 
+    # --- kenv ---------------------------------------------------------------------------
+    def _kenv(self, args):
+        """kenv(1) -q NAME: the value, or exit 255 for a name the kernel environment lacks (kenv.c)."""
+        if args[:1] == ['-q'] and len(args) == 2:
+            value = getattr(self, 'kenv', {}).get(args[1])
+            return (0, value + '\n', '') if value is not None else (255, '', '')
+        raise AssertionError('kenv %s' % args)
+
     # --- kld ----------------------------------------------------------------------------
     def _row(self, name):
         return '%2d %4d 0xffffffff82c10000   3bb2a8 %s.ko\n' % (self.loaded.index(name) + 5, 1, name)

@@ -70,8 +70,6 @@ TABLE = [
      ['rc.conf.broken', 'cannot edit']),
     ('kld-kld_list-expanding', 'kld', dict(name=['nmdm'], persist='kld_list', rc_conf_path='{tmp}/rc.conf.expanding'),
      ['kld_list', 'shell expansion']),
-    ('kld-loader-broken-file', 'kld', dict(name=['nmdm'], persist='loader', loader_conf_path='{tmp}/loader.conf.broken'),
-     ['loader.conf.broken', 'cannot edit']),
     ('kld-loader-missing-dir', 'kld', dict(name=['nmdm'], persist='loader', loader_conf_path='{tmp}/nodir/loader.conf'),
      ['{tmp}/nodir', 'does not exist']),
     ('kld-loader-path-is-dir', 'kld', dict(name=['nmdm'], persist='loader', loader_conf_path='{tmp}'),
@@ -167,9 +165,10 @@ TABLE = [
     ('loader-pptdevs-form', 'loader_conf', dict(pptdevs=['3:0:0']), ["'3:0:0'", 'bus/slot/function']),
     ('loader-pptdevs-text', 'loader_conf', dict(pptdevs=['iwm0']), ["'iwm0'"]),
     ('loader-pptdevs-absent-device', 'loader_conf', dict(pptdevs=['9/0/0']), ['9/0/0', 'no PCI device']),
-    ('loader-conf-d-suffix', 'loader_conf', dict(path='/boot/loader.conf.d/wifibox', tunables={'a': 1}), ['/boot/loader.conf.d/wifibox', '.conf']),
-    ('loader-broken-file', 'loader_conf', dict(path='{tmp}/loader.conf.broken', tunables={'a': 1}), ['loader.conf.broken', 'cannot edit']),
-    ('loader-missing-dir', 'loader_conf', dict(path='{tmp}/no/loader.conf', tunables={'a': 1}), ['{tmp}/no', 'does not exist']),
+    ('loader-conf-d-suffix', 'loader_conf', dict(path='{tmp}/loader.conf.d/wifibox', tunables={'a': 1}), ['{tmp}/loader.conf.d/wifibox', '.conf']),
+    ('loader-path-other-file', 'loader_conf', dict(path='{tmp}/loader.conf.broken', tunables={'a': 1}), ['loader.conf.broken', 'neither']),
+    ('loader-missing-dir', 'loader_conf', dict(path='{tmp}/loader.conf.d/wifibox.conf', tunables={'a': 1}),
+     ['{tmp}/loader.conf.d', 'does not exist']),
     ('loader-nothing', 'loader_conf', dict(path='{tmp}/loader.conf'), ['tunables', 'pptdevs']),
     ('loader-state-choice', 'loader_conf', dict(tunables={'a': 1}, state='gone'), ['state', 'gone']),
 
@@ -225,6 +224,10 @@ def world(tmp_path, monkeypatch):
     vmm.mkdir()
     (vmm / 'wifibox').write_text('')
     monkeypatch.setattr(kld, 'VMM_DEV_DIR', str(vmm))
+    # loader_conf edits only /boot/loader.conf and /boot/loader.conf.d/NAME.conf: point those at conf/.
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF', str(conf / 'loader.conf'))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_DIR', str(conf / 'loader.conf.d'))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_LOCAL', str(conf / 'loader.conf.local'))
     defaults = tmp_path / 'defaults.rc.conf'
     defaults.write_text('kld_list=""\njail_list=""\n')
     monkeypatch.setattr(rc_conf, 'RC_CONF_DEFAULTS', str(defaults))
