@@ -26,17 +26,16 @@ import argparse
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, '.venv', 'bin')
-sys.path.insert(0, os.path.join(ROOT, 'lab'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402  pylint: disable=wrong-import-position
+
+ROOT, VENV, stats = _common.ROOT, _common.VENV, _common.stats
 
 NETWORKS = """        wifibox_guest_networks:
           - {ssid: home, psk: 'correct horse battery', priority: 10}
@@ -55,23 +54,12 @@ ROLE_PLAY = """- name: wifibox_guest role
         wifibox_guest_config_dir: CONFIG_DIR
 """ + NETWORKS
 
-PING_PLAY = """- name: one ping
-  hosts: HOST
-  gather_facts: false
-  tasks:
-    - name: Ping
-      ansible.builtin.ping:
-"""
+PING_PLAY = _common.PING_PLAY
 
 
 def run(argv, env):
     """Run ARGV; return (wall seconds, CPU seconds of the children, process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    proc = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall, cpu, _peak, proc = _common.run(argv, env=env)
     return wall, cpu, proc
 
 
@@ -84,16 +72,13 @@ def collection_at(rev, work):
     return os.path.join(work, 'before')
 
 
-def stats(values):
-    return statistics.median(values), min(values), max(values)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--runs', type=int, default=7, help='runs of each variant (at least 5)')
     parser.add_argument('--before', metavar='REV', help='also time the role as it was at this git revision')
     parser.add_argument('--root', default='/srv/wifibox-lab-bench-guest', help='lab root for the laptop')
     parser.add_argument('--profile', default='thinkpad-t480')
+    parser.add_argument('--markdown', metavar='FILE', help='also write the figures as a Markdown section to FILE')
     args = parser.parse_args()
     if args.runs < 5:
         parser.error('--runs must be at least 5')
@@ -153,15 +138,19 @@ def main():
                 print('  run %d %-6s %.2f s wall, %.2f s CPU' % (i + 1, key, wall, cpu), flush=True)
         ping_wall = statistics.median(results['ping']['wall'])
         ping_cpu = statistics.median(results['ping']['cpu'])
-        print()
-        print('%-7s %-22s %-22s %-13s %s' % ('variant', 'wall median/min/max', 'CPU median/min/max',
-                                              'ratio wall/CPU', 'SSH commands, task results (-vvv run)'))
+        lines = ['%-7s %-22s %-22s %-13s %s' % ('variant', 'wall median/min/max', 'CPU median/min/max',
+                                                 'ratio wall/CPU', 'SSH commands, task results (-vvv run)')]
         for key in order:
             wall, cpu = stats(results[key]['wall']), stats(results[key]['cpu'])
-            print('%-7s %5.2f %5.2f %5.2f s    %5.2f %5.2f %5.2f s    %4.2f / %4.2f   %d, %d'
-                  % (key, wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], wall[0] / ping_wall,
-                     cpu[0] / ping_cpu, counts[key][0], counts[key][1]))
-        print('\nratio = median of the variant / median of ping (%d runs each, alternated).' % args.runs)
+            lines.append('%-7s %5.2f %5.2f %5.2f s    %5.2f %5.2f %5.2f s    %4.2f / %4.2f   %d, %d'
+                         % (key, wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], wall[0] / ping_wall,
+                            cpu[0] / ping_cpu, counts[key][0], counts[key][1]))
+        lines.append('\nratio = median of the variant / median of ping (%d runs each, alternated).' % args.runs)
+        print('\n' + '\n'.join(lines))
+        if args.markdown:
+            with open(args.markdown, 'w', encoding='utf-8') as handle:
+                handle.write('## wifibox_guest role alone, no-op ÷ one ping\n\nSetup: %s.\n\n```\n%s\n```\n'
+                             % (_common.machine_line(), '\n'.join(lines)))
     finally:
         laptop.destroy()
         shutil.rmtree(work, ignore_errors=True)

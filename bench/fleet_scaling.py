@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# Copyright (c) wifibox.bhyve contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""P2 fleet scaling: a no-op `ansible-playbook wifibox.bhyve.laptop` on 1, 10, 25 and 50 lab laptops.
+
+Brings up the largest fleet in a lab root of its own (removed at the end), converges all of it once
+(the README's settings, pipelining on), then runs the no-op playbook limited to the first N laptops,
+the sizes alternated every round (1 10 25 50, then 50 25 10 1, ...). Same forks at every size
+(--forks, default 10). Figures per size: wall, controller CPU (ansible-playbook, its forks and ssh
+clients) per laptop, controller peak memory (resident memory of that process tree, sampled every
+50 ms). The laptops' own sshd and Python run on the same cores and are not in the controller CPU.
+Writes bench/fleet_scaling.svg (hand-written SVG, no plotting library).
+
+    sudo .venv/bin/python bench/fleet_scaling.py [--runs 5] [--sizes 1,10,25,50] [--forks 10]
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402  pylint: disable=wrong-import-position
+from noop_converge import PLAYBOOK, checked, playbook_argv, recap  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def svg_plot(path, sizes, series):
+    """Three small line charts side by side: SERIES is [(title, unit, [(median, min, max) per size])]."""
+    width, height, pad = 260, 200, 40
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+             'font-size="11">' % (width * len(series), height + 30),
+             '<rect width="100%" height="100%" fill="white"/>']
+    xmax = max(sizes)
+    for i, (title, unit, values) in enumerate(series):
+        x0 = i * width
+        ymax = max(v[2] for v in values) * 1.1 or 1
+
+        def xy(size, value, x0=x0, ymax=ymax):
+            return (x0 + pad + (width - pad - 15) * size / xmax, height - pad + 10 - (height - pad - 20) * value / ymax)
+        parts.append('<text x="%d" y="14" font-weight="bold">%s</text>' % (x0 + pad, title))
+        parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (
+            x0 + pad, height - pad + 10, x0 + width - 15, height - pad + 10))
+        parts.append('<line x1="%d" y1="20" x2="%d" y2="%d" stroke="black"/>' % (x0 + pad, x0 + pad, height - pad + 10))
+        for frac in (0, 0.5, 1):
+            y = height - pad + 10 - (height - pad - 20) * frac
+            parts.append('<text x="%d" y="%.0f" text-anchor="end">%.3g</text>' % (x0 + pad - 3, y + 4, ymax * frac))
+        parts.append('<text x="%d" y="%d">%s</text>' % (x0 + 2, height - pad + 36, unit))
+        for size in sizes:
+            x, _y = xy(size, 0)
+            parts.append('<text x="%.0f" y="%d" text-anchor="middle">%d</text>' % (x, height - pad + 24, size))
+        parts.append('<text x="%d" y="%d" text-anchor="middle">laptops</text>' % (x0 + width / 2 + 10, height + 20))
+        points = ' '.join('%.1f,%.1f' % xy(s, v[0]) for s, v in zip(sizes, values))
+        parts.append('<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="%s"/>' % points)
+        for size, value in zip(sizes, values):
+            x, y = xy(size, value[0])
+            _x, ylow = xy(size, value[1])
+            _x, yhigh = xy(size, value[2])
+            parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#1f77b4"/>' % (x, ylow, x, yhigh))
+            parts.append('<circle cx="%.1f" cy="%.1f" r="3" fill="#1f77b4"/>' % (x, y))
+    parts.append('</svg>')
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write('\n'.join(parts) + '\n')
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
+    argparser = _common.parser(__doc__, runs=5)
+    argparser.add_argument('--sizes', default='1,10,25,50')
+    argparser.add_argument('--forks', type=int, default=10)
+    argparser.add_argument('--profile', default='thinkpad-t480')
+    args = argparser.parse_args()
+    _common.check_runs(argparser, args)
+    sizes = sorted(int(s) for s in args.sizes.split(','))
+    from wifibox_lab import api  # pylint: disable=import-outside-toplevel
+    report = _common.Report('P2 fleet scaling (no-op playbooks/laptop.yml)', args.markdown)
+    with _common.lab_root('p2') as root:
+        names = ['fleet%02d' % i for i in range(1, max(sizes) + 1)]
+        api.up_many(names, profile=args.profile, root=root)
+        inventory = api.inventory(root)
+        env = _common.ansible_env(ANSIBLE_PIPELINING='true', ANSIBLE_FORKS=args.forks)
+        wall, cpu, _peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names)), env=env)
+        checked(proc, 'the first converge of %d laptops' % len(names))
+        _common.progress('first converge of %d laptops: %.0f s wall, %.0f s controller CPU, changed=%d'
+                         % (len(names), wall, cpu, recap(proc)[0]))
+
+        def variant(size):
+            def call():
+                wall, cpu, peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names[:size])),
+                                                    env=env, sample_memory=True)
+                checked(proc, 'no-op on %d laptops' % size, noop=True)
+                return {'wall': wall, 'cpu_per_laptop': cpu / size, 'peak_mib': peak / 2 ** 20}
+            return call
+        results = _common.alternate({size: variant(size) for size in sizes}, args.runs)
+    report.add('Profile %s; forks %d; pipelining on; %d rounds, sizes alternated; the laptops\' sshd and Python share '
+               'the same %d cores.' % (args.profile, args.forks, args.runs, os.cpu_count()))
+    report.add()
+    rows = []
+    for size in sizes:
+        r = results[size]
+        rows.append([size, _common.fmt(r['wall']), _common.fmt(r['cpu_per_laptop']),
+                     _common.fmt(r['peak_mib'], 'MiB', 0),
+                     _common.fmt_ratio(r['wall'], results[sizes[0]]['wall'])])
+    report.table(['laptops', 'wall', 'controller CPU per laptop', 'controller peak memory',
+                  'wall ÷ %d laptop' % sizes[0]], rows)
+    plot = os.path.join(args.out_dir, 'fleet_scaling.svg')
+    svg_plot(plot, sizes, [('wall', 's', [_common.stats(results[s]['wall']) for s in sizes]),
+                           ('controller CPU per laptop', 's', [_common.stats(results[s]['cpu_per_laptop'])
+                                                               for s in sizes]),
+                           ('controller peak memory', 'MiB', [_common.stats(results[s]['peak_mib']) for s in sizes])])
+    report.add('![fleet scaling](%s)' % os.path.relpath(plot, os.path.join(_common.ROOT, 'bench')))
+    report.add()
+    big, one = max(sizes), sizes[0]
+    wall_ratio = _common.ratio(results[big]['wall'], results[one]['wall'])[0]
+    report.target('P2 wall, %d laptops ÷ %d' % (big, one), _common.fmt_ratio(results[big]['wall'],
+                                                                             results[one]['wall']),
+                  '≤ 10', wall_ratio <= 10,
+                  'Limit: the 2 cores run the controller and all laptops\' sshd + Python; with forks %d the '
+                  'no-op of %d laptops is CPU-bound, not latency-bound. Would close it: fewer module round trips '
+                  'per laptop (P1), pipelining, more cores or spreading laptops over controllers (serial, '
+                  'ansible-pull).' % (args.forks, big))
+    cpu_ratio = _common.ratio(results[big]['cpu_per_laptop'], results[one]['cpu_per_laptop'])[0]
+    report.target('P2 controller CPU per laptop, %d ÷ %d' % (big, one),
+                  _common.fmt_ratio(results[big]['cpu_per_laptop'], results[one]['cpu_per_laptop']), '≤ 1.2',
+                  cpu_ratio <= 1.2,
+                  'Limit: the per-host cost of the strategy (linear strategy polls its workers; templar and '
+                  'variable manager per host/task). Would close it: `strategy: free` or host_pinned, fewer tasks.')
+    report.add()
+    report.write()
+
+
+if __name__ == '__main__':
+    main()
