@@ -23,28 +23,69 @@ def own_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def leftovers(root, netns, pids):
-    """Everything a lab leaves on the machine: namespaces, links, mounts, processes, dirs."""
+def start_time(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def identities(netns):
+    """What identifies this lab's namespaces and root-side links, beyond their names.
+
+    Names (wflN) are reused as soon as a slot is free, so a lab started by someone else
+    right after `down --all` may hold the same names: compare the namespace's nsfs inode
+    and the link's ifindex (never reused while the machine runs) instead.
+    """
+    inodes = {}
+    for n in netns:
+        try:
+            inodes[n] = os.stat("/run/netns/" + n).st_ino
+        except OSError:
+            pass
+    ifindexes = {}
+    for line in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines():
+        index, name = line.split(":")[0].strip(), line.split(":")[1].strip().split("@")[0]
+        if name in netns:
+            ifindexes[name] = index
+    return inodes, ifindexes
+
+
+def leftovers(root, ids, pids):
+    """Everything this lab left on the machine: namespaces, links, mounts, processes, dirs."""
+    inodes, ifindexes = ids
     found = []
-    have = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += ["netns " + n for n in netns if n in have.split()]
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    found += ["link " + n for n in netns if " %s@" % n in links or " %s:" % n in links]
+    for n, inode in inodes.items():
+        try:
+            if os.stat("/run/netns/" + n).st_ino == inode:
+                found.append("netns " + n)
+        except OSError:
+            pass
+    for line in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines():
+        index, name = line.split(":")[0].strip(), line.split(":")[1].strip().split("@")[0]
+        if ifindexes.get(name) == index:
+            found.append("link " + name)
+    ours = set("net:[%d]" % inode for inode in inodes.values())
     with open("/proc/self/mountinfo") as f:
-        found += ["mount " + l.split()[4] for l in f if root in l or "/run/netns/wfl" in l
-                  and any(l.split()[4].endswith("/" + n) for n in netns)]
-    for pid in pids:
+        found += ["mount %s (%s)" % (l.split()[4], l.split()[3]) for l in f if root in l or l.split()[3] in ours]
+    for pid, started in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    found.append("process %d" % pid)
+                fields = f.read().rsplit(")", 1)[1].split()
+            # fields[19] is the start time: a reused pid is someone else's process
+            if fields[0] != "Z" and fields[19] == started:
+                found.append("process %d" % pid)
         except OSError:
             pass
     from wifibox_lab.lab import SLOTS
     for slot in os.listdir(SLOTS):
-        with open(os.path.join(SLOTS, slot)) as f:
-            if f.read().startswith(root + "/"):
-                found.append("address slot " + slot)
+        try:
+            with open(os.path.join(SLOTS, slot)) as f:
+                if f.read().startswith(root + "/"):
+                    found.append("address slot " + slot)
+        except OSError:
+            pass  # another lab freed that slot while we listed them
     if os.path.isdir(os.path.join(root, "laptops")) and os.listdir(os.path.join(root, "laptops")):
         found.append("laptop dirs")
     return found
@@ -69,13 +110,15 @@ def test_fleet_of_20_answers_ping_and_down_all_leaves_nothing(own_root):
     # give one laptop a running VM-ish daemon and network objects, to be torn down too
     lp = api.get("fleet01", own_root)
     lp.sh("ifconfig bridge create name wifibox0 >/dev/null; daemon -P /var/run/x.pid sleep 600")
-    pids = [p for n in netns for p in processes_in_netns(n)]
+    pids = [(p, start_time(p)) for n in netns for p in processes_in_netns(n)]
+    ids = identities(netns)
+    assert len(ids[0]) == 20 and len(ids[1]) == 20
     assert len(pids) >= 40  # nsinit + sshd per laptop
     r = subprocess.run([CLI, "--root", own_root, "down", "--all"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     end = time.monotonic() + 5  # SIGKILLed processes may take a moment to go
-    while leftovers(own_root, netns, pids) and time.monotonic() < end:
+    while leftovers(own_root, ids, pids) and time.monotonic() < end:
         time.sleep(0.1)
-    assert leftovers(own_root, netns, pids) == []
+    assert leftovers(own_root, ids, pids) == []
     print("fleet of 20 up in %.1f s" % up_time)

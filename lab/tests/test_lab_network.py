@@ -114,3 +114,34 @@ def test_addm_mtu_mismatch(lab_laptop):
           "ifconfig bridge0 addm tap0; ifconfig tap1 mtu 9000")
     assert run(lp, "ifconfig", "bridge0", "addm", "tap1") == (
         1, "", "ifconfig: BRDGADD tap1: Invalid argument\n")
+
+
+def test_bridge_members_newest_first_and_addm_does_not_bring_them_up(lab_laptop):
+    """if_bridge.c: bridge_ioctl_add() inserts the new member at the head of sc_iflist and only
+    makes it promiscuous; BRDGGIFS (ifconfig's member: lines) walks that list."""
+    lp = lab_laptop
+    lp.sh("ifconfig bridge create name wifibox0 up; ifconfig tap create; ifconfig tap create; "
+          "ifconfig tap create")
+    for tap in ("tap1", "tap0", "tap2"):
+        assert run(lp, "ifconfig", "wifibox0", "addm", tap) == (0, "", "")
+    members = re.findall(r"\tmember: (\S+) ", run(lp, "ifconfig", "wifibox0")[1])
+    assert members == ["tap2", "tap0", "tap1"]
+    for tap in ("tap0", "tap1", "tap2"):
+        first = run(lp, "ifconfig", tap)[1].splitlines()[0]
+        assert "PROMISC" in first and "<UP" not in first, first
+    assert run(lp, "ifconfig", "wifibox0", "deletem", "tap0")[0] == 0
+    assert run(lp, "ifconfig", "wifibox0", "addm", "tap0")[0] == 0
+    assert re.findall(r"\tmember: (\S+) ", run(lp, "ifconfig", "wifibox0")[1]) == [
+        "tap0", "tap2", "tap1"]
+
+
+def test_unloading_if_bridge_destroys_every_bridge(lab_laptop):
+    """if_bridge.c MOD_UNLOAD detaches the cloner: every bridge goes, its members stay."""
+    lp = lab_laptop
+    lp.sh("ifconfig bridge create name wifibox0 up; ifconfig bridge create; ifconfig tap create; "
+          "ifconfig wifibox0 addm tap0")
+    assert run(lp, "kldunload", "if_bridge") == (0, "", "")
+    assert run(lp, "ifconfig", "wifibox0") == (1, "", "ifconfig: interface wifibox0 does not exist\n")
+    assert run(lp, "ifconfig", "-g", "bridge") == (0, "", "")
+    assert "master" not in lp.nsenter(["ip", "link", "show", "tap0"]).stdout
+    assert run(lp, "ifconfig", "bridge", "create") == (0, "bridge0\n", "")  # units are free again

@@ -126,3 +126,31 @@ def test_s_help_lists_the_emulations(sim):
     assert rc == 0 and err == "" and "virtio-9p" in out.split("\n") and "passthru" in out.split("\n")
     rc, out, _ = sim.run("bhyve", "-l", "help")
     assert rc == 0 and "bootrom" in out.split("\n") and "com1" in out.split("\n")
+
+
+def test_iommu_is_initialized_by_the_first_passthru_assignment(sim):
+    """iommu.c/vmm.c: hw.vmm.iommu.initialized is 0 while ppt merely holds the card; the first
+    vm_assign_pptdev() runs iommu_init(), once per load of vmm.ko."""
+    _ppt_ready(sim)
+    assert sim.run("pciconf", "-l", "pci0:3:0:0")[1].startswith("ppt0@")
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "0\n", "")
+    sim.run("grub-bhyve", "-S", "-M", "128M", "vm1")
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "0\n", "")
+    err = sim.run("bhyve", *LINE, "-s", "9,nonsense", "vm1")[2]
+    assert "not using the ppt(4) driver" not in err, err
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "1\n", "")
+    sim.run("bhyvectl", "--vm=vm1", "--destroy")
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "1\n", "")  # stays
+    assert sim.run("kldunload", "vmm")[0] == 0
+    assert sim.run("kldload", "vmm")[0] == 0
+    assert sim.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "0\n", "")
+
+
+def test_iommu_stays_uninitialized_without_amdvi(make_sim):
+    amd = make_sim("thinkpad-e14-amd")
+    amd.file("/boot/loader.conf", 'vmm_load="YES"\nnmdm_load="YES"\npptdevs="2/0/0"\n')
+    amd.power_on()
+    amd.run("grub-bhyve", "-S", "-M", "128M", "vm1")
+    line = [a.replace("3/0/0", "2/0/0") for a in LINE]
+    assert "not using the ppt(4) driver" in amd.run("bhyve", *line, "vm1")[2]
+    assert amd.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "0\n", "")

@@ -57,6 +57,24 @@ def test_kenv(sim):
     sim.file("/boot/loader.conf", 'pptdevs="3/0/0"\n')
     sim.power_on()
     assert sim.run("kenv", "pptdevs") == (0, "3/0/0\n", "")
-    assert sim.run("kenv", "pptdevs2") == (1, "", "kenv: unable to get pptdevs2\n")
-    assert sim.run("kenv", "-q", "pptdevs2") == (1, "", "")
+    # kenv.c returns the -1 of kenv(2) from main(): exit status 255
+    assert sim.run("kenv", "pptdevs2") == (255, "", "kenv: unable to get pptdevs2\n")
+    assert sim.run("kenv", "-q", "pptdevs2") == (255, "", "")
+    assert sim.run("kenv", "-v", "pptdevs") == (0, 'pptdevs="3/0/0"\n', "")
     assert 'pptdevs="3/0/0"\n' in sim.run("kenv")[1]
+
+
+def test_kenv_set_refuses_values_over_128_bytes(sim):
+    """kenv(2) KENV_SET copies at most KENV_MVALLEN + 1 bytes: longer fails, nothing is cut."""
+    assert sim.run("kenv", "x=" + "a" * 128) == (0, 'x="%s"\n' % ("a" * 128), "")
+    assert sim.run("kenv", "x=" + "b" * 129) == (
+        255, "", "kenv: unable to set x to %s\n" % ("b" * 129))
+    assert sim.run("kenv", "x")[1] == "a" * 128 + "\n"
+
+
+def test_vm_page_queues(sim):
+    """host_facts reads vm.stats.vm.v_inactive_count; FreeBSD always has it (vm_meter.c)."""
+    names = ("v_free_count", "v_inactive_count", "v_active_count", "v_laundry_count", "v_wire_count")
+    counts = [int(sim.run("sysctl", "-n", "vm.stats.vm." + n)[1]) for n in names]
+    assert all(c >= 0 for c in counts) and counts[1] > 0
+    assert sum(counts) == int(sim.run("sysctl", "-n", "vm.stats.vm.v_page_count")[1])

@@ -65,6 +65,35 @@ guest_request = lifecycle.guest_request
 set_guest_command = lifecycle.set_guest_command
 
 
+def use_guest_vm(lp, on=True):
+    """From the next bhyve start on, the laptop's VMs are real: the lab guest under qemu.
+
+    (wifibox_lab.guest.runner; the image comes from `pkg install wifibox-alpine`.)
+    """
+    from . import rootfs
+    argv = [os.path.join(lp.dir, "python3.11"), "-S",
+            os.path.join(rootfs.simulator_path(lp.dir), "wifibox_lab/guest/runner.py")]
+    lifecycle.set_guest_command(lp, argv if on else None)
+
+
+def guest_files(lp, vm="wifibox"):
+    """Paths of a lab guest's run files: log (qemu's), serial (console transcript), qmp, con."""
+    from .guest import runner
+    d = runner.run_dir(lp.dir)
+    return {k: os.path.join(d, "%s.%s" % (vm, k)) for k in ("log", "serial", "qmp", "con")}
+
+
+def guest_image(force=False):
+    """Build (or find in the cache) the lab guest image. -> (kernel, initramfs)."""
+    from .guest import image
+    return image.ensure(force=force)
+
+
+def set_air(lp, **kw):
+    from .guest import air
+    return air.set_air(lp, **kw)
+
+
 def gc():
     """Remove what crashed test runs left: lab roots `*-<pid>-*` of dead pids, orphan slots.
 

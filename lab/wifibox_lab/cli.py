@@ -34,6 +34,19 @@ def main(argv=None):
     sub.add_parser("list", help="laptops of this lab")
     sub.add_parser("profiles", help="hardware profiles")
     sub.add_parser("gc", help="remove laptops and roots that crashed test runs left behind")
+    s = sub.add_parser("image", help="build the lab guest image (or find it in the cache)")
+    s.add_argument("--force", action="store_true", help="rebuild even when cached")
+    s = sub.add_parser("guest", help="the laptop's bhyve runs the real guest VM (vm) or the "
+                       "stand-in (stand-in)")
+    s.add_argument("name")
+    s.add_argument("kind", choices=["vm", "stand-in"])
+    s = sub.add_parser("air", help="the far side of the laptop's Wi-Fi (at the VM's next boot)")
+    s.add_argument("name")
+    s.add_argument("--security", default="wpa2_psk",
+                   choices=["wpa2_psk", "wpa3_sae", "wpa2_wpa3", "open"])
+    s.add_argument("--ssid", default="labnet")
+    s.add_argument("--psk", default="correct horse battery")
+    s.add_argument("--hidden", action="store_true")
     a = p.parse_args(argv)
     try:
         return _run(a)
@@ -81,6 +94,9 @@ def _run(a):
     if a.action == "gc":
         print("\n".join(api.gc()))
         return 0
+    if a.action == "image":
+        from .guest import image
+        return image.main(["--force"] if a.force else [])
     if a.action == "profiles":
         print("\n".join(profiles.names()))
         return 0
@@ -88,6 +104,12 @@ def _run(a):
     if a.action == "state":
         json.dump(lp.state(), sys.stdout, indent=1, sort_keys=True)
         print()
+        return 0
+    if a.action == "guest":
+        api.use_guest_vm(lp, a.kind == "vm")
+        return 0
+    if a.action == "air":
+        print(api.set_air(lp, security=a.security, ssid=a.ssid, psk=a.psk, hidden=a.hidden))
         return 0
     if a.action == "fault":
         json.dump(lifecycle.fault(lp, a.kind, a.arg), sys.stdout)

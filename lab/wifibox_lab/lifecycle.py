@@ -47,7 +47,7 @@ def processes_of(lp):
 
 
 def _power_off(lp):
-    """What losing power does: processes, network objects, /var/run and /dev/vmm go away."""
+    """What losing power does: processes, network objects, /var/run's files and /dev/vmm go away."""
     keep = _sshd_and_anchor(lp) | {os.getpid()}
     for pid in processes_of(lp):
         if pid not in keep:
@@ -59,11 +59,15 @@ def _power_off(lp):
     for name in re.findall(r"^\d+: ([^:@]+)[:@]", out, re.M):
         if name not in ("lo", lp.info["mgmt_if"]):
             lp.nsenter(["ip", "link", "del", name])
+    # rc.d/cleanvar (purgedir): files in /var/run go at boot, directories stay
     run = os.path.join(lp.dir, "fs/run")
-    for entry in os.listdir(run):
-        if entry not in ("sshd", "sshd.pid"):
-            p = os.path.join(run, entry)
-            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+    for base, dirs, files in os.walk(run):
+        if base == run and "sshd" in dirs:
+            dirs.remove("sshd")
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(base, d))]:
+            if base == run and name in ("sshd", "sshd.pid"):
+                continue
+            os.unlink(os.path.join(base, name))
     vmm = os.path.join(lp.dir, "fs/dev/vmm")
     for entry in os.listdir(vmm):
         os.unlink(os.path.join(vmm, entry))

@@ -18,6 +18,7 @@ import os
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.wifibox.bhyve.plugins.module_utils import regdomain
 
 FLAVOURS = ('wifibox_alpine', 'ifupdown', 'openwrt')
 MODES = ('nat', 'routed', 'bridged')
@@ -26,6 +27,23 @@ SECURITIES = ('wpa2_psk', 'wpa3_sae', 'wpa2_wpa3', 'open', 'wpa2_eap')
 EAP_METHODS = ('peap', 'ttls', 'tls')
 # Flavours whose guest can bridge wlan0 (4addr) and eth0 at layer 2.
 BRIDGED_FLAVOURS = ('ifupdown', 'openwrt')
+ROLES = ('client', 'access_point')
+AP_SECURITIES = ('wpa2_psk', 'wpa3_sae', 'wpa2_wpa3', 'open')
+AP_KEYS = ('ssid', 'hidden', 'security', 'passphrase', 'band', 'channel', 'channel_width', 'ieee80211n', 'ieee80211ac',
+           'ieee80211ax', 'ht_capab', 'vht_capab', 'client_isolation', 'max_clients', 'lan_address', 'lan_gateway',
+           'address', 'dhcp_start', 'dhcp_end', 'ipv6_lan_address', 'ipv6_address')
+AP_WIDTHS = (20, 40, 80)
+# hostapd.conf's ht_capab and vht_capab flags (hostapd/hostapd.conf of hostap); HT40+/- come from the width.
+HT_CAPAB_FLAGS = ('LDPC', 'SMPS-STATIC', 'SMPS-DYNAMIC', 'GF', 'SHORT-GI-20', 'SHORT-GI-40', 'TX-STBC', 'RX-STBC1',
+                  'RX-STBC12', 'RX-STBC123', 'DELAYED-BA', 'MAX-AMSDU-7935', 'DSSS_CCK-40', '40-INTOLERANT',
+                  'LSIG-TXOP-PROT')
+VHT_CAPAB_FLAGS = (('MAX-MPDU-7991', 'MAX-MPDU-11454', 'VHT160', 'VHT160-80PLUS80', 'RXLDPC', 'SHORT-GI-80',
+                    'SHORT-GI-160', 'TX-STBC-2BY1', 'RX-STBC-1', 'RX-STBC-12', 'RX-STBC-123', 'RX-STBC-1234',
+                    'SU-BEAMFORMER', 'SU-BEAMFORMEE', 'MU-BEAMFORMER', 'MU-BEAMFORMEE', 'VHT-TXOP-PS', 'HTC-VHT',
+                    'VHT-LINK-ADAPT2', 'VHT-LINK-ADAPT3', 'RX-ANTENNA-PATTERN', 'TX-ANTENNA-PATTERN')
+                   + tuple('MAX-A-MPDU-LEN-EXP%d' % i for i in range(8))
+                   + tuple('BF-ANTENNA-%d' % i for i in range(2, 5))
+                   + tuple('SOUNDING-DIMENSION-%d' % i for i in range(2, 5)))
 
 _HEX64 = re.compile(r'^[0-9a-fA-F]{64}$')
 _BSSID = re.compile(r'^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$')
@@ -52,7 +70,8 @@ _INT_MAX = 2147483647
 _MASK = '********'
 # wpa_supplicant.conf keys and UCI options whose values are secrets.
 _WPA_SECRET = re.compile(
-    r'^(\s*(?:psk|sae_password|password|private_key_passwd|private_key2_passwd|wep_key[0-3])=)(.*)$', re.M)
+    r'^(\s*(?:psk|sae_password|password|private_key_passwd|private_key2_passwd|wep_key[0-3]|wpa_passphrase|wpa_psk)=)'
+    r'(.*)$', re.M)
 _UCI_SECRET = re.compile(
     r'^(\s*option\s+(?:key|key[1-4]|password|priv_key_pwd|sae_password|auth_secret)\s+)(.*)$', re.M)
 
@@ -272,6 +291,20 @@ class _Checker:
         if country and not _COUNTRY.match(str(country)):
             self.err('wifibox_guest_country', "'%s' is not an ISO 3166-1 alpha-2 code such as DE or US" % country)
         self.networks(cfg.get('networks') or [], flavour)
+        role = cfg.get('role', 'client')
+        if role not in ROLES:
+            self.err('wifibox_guest_role', "unknown role '%s'; use one of %s" % (role, ', '.join(ROLES)))
+        elif role == 'access_point':
+            if mode != 'nat':
+                self.err('wifibox_guest_mode', "mode '%s' is for the client role; an access point NATs its stations "
+                         "to the host: leave wifibox_guest_mode at nat" % (mode,))
+            if ipv6 not in ('nat66', 'off') and ipv6 in IPV6_MODES:
+                self.err('wifibox_guest_ipv6', "'%s' is for the client role; an access point uses nat66 or off" % ipv6)
+            if cfg.get('port_forwards'):
+                self.err('wifibox_guest_port_forwards', 'port forwards are for the client role; an access point has '
+                         'no upstream Wi-Fi network to forward from')
+            self.access_point(cfg.get('ap'), ipv6, country)
+            mode = None
         if mode in ('nat', 'routed'):
             lan = self.lan(cfg, mode)
             self.upstream(cfg, mode, lan)
@@ -649,6 +682,195 @@ class _Checker:
                     self.err(var + '.to_address', '%s is not a host of the guest LAN %s (other than the guest)'
                              % (addr, lan.network))
 
+    # -- access point --------------------------------------------------------
+
+    def access_point(self, ap, ipv6, country):
+        if not isinstance(ap, dict):
+            self.err('wifibox_guest_ap', 'internal: the access point settings are missing')
+            return
+        unknown = sorted(str(key) for key in ap if key not in AP_KEYS)
+        if unknown:
+            self.err('wifibox_guest_ap', 'unknown setting(s) %s' % ', '.join(unknown))
+        ssid = ap.get('ssid')
+        if not isinstance(ssid, str) or not ssid:
+            self.err('wifibox_guest_ap_ssid', 'is required and must be a non-empty string')
+        else:
+            size = len(ssid.encode('utf-8'))
+            if size > 32:
+                self.err('wifibox_guest_ap_ssid', 'is %d bytes long in UTF-8; an SSID has 1 to 32 bytes' % size)
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in ssid):
+                self.err('wifibox_guest_ap_ssid', 'contains a control character; stations could not show or type '
+                         'this name: remove it')
+        for key in ('hidden', 'ieee80211n', 'ieee80211ac', 'ieee80211ax', 'client_isolation'):
+            self.boolean('wifibox_guest_ap_' + key, ap.get(key))
+        security = ap.get('security')
+        if security not in AP_SECURITIES:
+            self.err('wifibox_guest_ap_security', "unknown security '%s'; an access point offers one of %s"
+                     % (security, ', '.join(AP_SECURITIES)))
+        else:
+            passphrase = ap.get('passphrase')
+            if security == 'open':
+                if passphrase not in (None, ''):
+                    self.err('wifibox_guest_ap_passphrase', "is set but security is 'open'; remove it or choose a "
+                             "PSK security")
+            else:
+                self.psk('wifibox_guest_ap_passphrase', passphrase, security)
+        clients = ap.get('max_clients')
+        if not isinstance(clients, int) or isinstance(clients, bool) or not 1 <= clients <= 2007:
+            self.err('wifibox_guest_ap_max_clients', "'%s' must be an integer from 1 to 2007 (hostapd's limit)"
+                     % (clients,))
+        self.ap_radio(ap, country)
+        self.ap_addresses(ap, ipv6)
+
+    def ap_radio(self, ap, country):
+        band = ap.get('band')
+        if band not in regdomain.BANDS:
+            self.err('wifibox_guest_ap_band', "'%s' is not a band; use one of %s" % (band, ', '.join(regdomain.BANDS)))
+            return
+        valid = regdomain.allowed_channels(country or '', band)
+        where = ("country %s" % country) if country else 'the world regulatory domain (wifibox_guest_country empty)'
+        if valid is None:
+            self.err('wifibox_guest_country', "'%s' is not in the wireless regulatory database; use one of %s"
+                     % (country, ', '.join(c for c in regdomain.countries() if c != regdomain.WORLD)))
+            return
+        if not valid:
+            self.err('wifibox_guest_ap_band', 'an access point may not transmit on %s in %s%s' % (
+                band, where, '; set wifibox_guest_country to where the laptop is' if not country else ''))
+            return
+        chan = ap.get('channel')
+        if isinstance(chan, str) and chan.isdigit():
+            chan = int(chan)
+        if chan != 'auto' and (not isinstance(chan, int) or isinstance(chan, bool) or chan not in valid):
+            self.err('wifibox_guest_ap_channel', "'%s' is not a channel an access point may use on %s in %s; valid: "
+                     "auto, %s" % (chan, band, where, regdomain.format_channels(valid)))
+            chan = None
+        width = ap.get('channel_width')
+        if isinstance(width, str) and width.isdigit():
+            width = int(width)
+        if width not in AP_WIDTHS or isinstance(width, bool):
+            self.err('wifibox_guest_ap_channel_width', "'%s' must be one of 20, 40, 80 (MHz)" % (width,))
+            return
+        n_on, ac_on, ax_on = (ap.get(k) is True for k in ('ieee80211n', 'ieee80211ac', 'ieee80211ax'))
+        if ac_on and band != '5g':
+            self.err('wifibox_guest_ap_ieee80211ac', '802.11ac exists only on 5g; set wifibox_guest_ap_band to 5g '
+                     'or turn it off')
+        if (ac_on or ax_on) and not n_on:
+            self.err('wifibox_guest_ap_ieee80211n', '802.11ac and 802.11ax build on 802.11n: turn it on too')
+        if width == 40 and not n_on:
+            self.err('wifibox_guest_ap_channel_width', '40 MHz needs wifibox_guest_ap_ieee80211n')
+        if width == 80 and (band != '5g' or not (ac_on or ax_on)):
+            self.err('wifibox_guest_ap_channel_width', '80 MHz needs band 5g and 802.11ac or 802.11ax')
+        if isinstance(chan, int) and width == 40:
+            second = chan + 4 if regdomain.ht40_secondary(band, chan) == '+' else chan - 4
+            if second not in valid:
+                pairs = regdomain.format_channels(_ht40_ok(band, valid))
+                self.err('wifibox_guest_ap_channel', 'channel %d cannot carry 40 MHz in %s: its secondary channel '
+                         '%d is not allowed; valid 40 MHz primaries: %s' % (chan, where, second, pairs))
+        if isinstance(chan, int) and width == 80 and band == '5g':
+            _centre, block = regdomain.vht80_centre(chan)
+            if not block or any(c not in valid for c in block):
+                self.err('wifibox_guest_ap_channel', 'channel %d cannot carry 80 MHz in %s; valid 80 MHz channels: %s'
+                         % (chan, where, regdomain.format_channels(_vht80_ok(valid))))
+        for key, flags, need in (('ht_capab', HT_CAPAB_FLAGS, n_on), ('vht_capab', VHT_CAPAB_FLAGS, ac_on or ax_on)):
+            value = ap.get(key) or []
+            var = 'wifibox_guest_ap_' + key
+            if not isinstance(value, list):
+                self.err(var, 'must be a list of flags such as [SHORT-GI-20]')
+                continue
+            if value and not need:
+                self.err(var, 'is set but the standard it belongs to is off')
+            for i, flag in enumerate(value):
+                name = flag[1:-1] if isinstance(flag, str) and flag.startswith('[') and flag.endswith(']') else flag
+                if name not in flags:
+                    self.err('%s[%d]' % (var, i), "'%s' is not a hostapd %s flag; use one of %s" % (
+                        flag, key, ', '.join(flags)))
+
+    def ap_addresses(self, ap, ipv6):
+        lan = self.ipv4_iface('wifibox_guest_ap_lan_address', ap.get('lan_address'))
+        gateway = self.ip('wifibox_guest_ap_lan_gateway', ap.get('lan_gateway'), 4)
+        if lan is not None and gateway is not None:
+            if gateway not in lan.network or gateway == lan.ip:
+                self.err('wifibox_guest_ap_lan_gateway', "%s is not another host of the guest's LAN %s (the host's "
+                         "wifibox0 address)" % (gateway, lan.network))
+        wlan = self.ipv4_iface('wifibox_guest_ap_address', ap.get('address'))
+        if wlan is not None and lan is not None and wlan.network.overlaps(lan.network):
+            self.err('wifibox_guest_ap_address', 'the access point network %s overlaps the LAN %s; choose another '
+                     'subnet' % (wlan.network, lan.network))
+        start = self.ip('wifibox_guest_ap_dhcp_range_start', ap.get('dhcp_start'), 4)
+        end = self.ip('wifibox_guest_ap_dhcp_range_end', ap.get('dhcp_end'), 4)
+        if wlan is not None and start is not None and end is not None:
+            net = wlan.network
+            bad = False
+            for var, addr in (('wifibox_guest_ap_dhcp_range_start', start), ('wifibox_guest_ap_dhcp_range_end', end)):
+                if addr not in net or addr in (net.network_address, net.broadcast_address):
+                    self.err(var, '%s is not a host address inside the access point network %s' % (addr, net))
+                    bad = True
+            if not bad and start > end:
+                self.err('wifibox_guest_ap_dhcp_range_start', 'the range %s-%s is reversed: start must not be above '
+                         'end' % (start, end))
+            elif not bad and start <= wlan.ip <= end:
+                self.err('wifibox_guest_ap_dhcp_range_start', "the DHCP range %s-%s contains the guest's own address "
+                         "%s; move the range or wifibox_guest_ap_address" % (start, end, wlan.ip))
+        if ipv6 == 'nat66':
+            lan6 = self.ipv6_iface('wifibox_guest_ap_ipv6_lan_address', ap.get('ipv6_lan_address'))
+            wlan6 = self.ipv6_iface('wifibox_guest_ap_ipv6_address', ap.get('ipv6_address'), slaac=True)
+            if lan6 is not None and wlan6 is not None and lan6.network.overlaps(wlan6.network):
+                self.err('wifibox_guest_ap_ipv6_address', 'the access point prefix %s overlaps the LAN prefix %s'
+                         % (wlan6.network, lan6.network))
+
+
+def _ht40_ok(band, valid):
+    out = []
+    for chan in valid:
+        second = chan + 4 if regdomain.ht40_secondary(band, chan) == '+' else chan - 4
+        if second in valid:
+            out.append(chan)
+    return out
+
+
+def _vht80_ok(valid):
+    return [chan for chan in valid if all(c in valid for c in regdomain.vht80_centre(chan)[1] or (0,))]
+
+
+def guest_ap_radio(cfg):
+    """What hostapd.conf and OpenWrt say about the radio of a validated access point configuration."""
+    if not isinstance(cfg, dict) or not isinstance(cfg.get('ap'), dict):
+        raise AnsibleFilterError('guest_ap_radio expects the settings of the role')
+    ap = cfg['ap']
+    band = ap.get('band')
+    chan = ap.get('channel')
+    auto = chan == 'auto'
+    chan = 0 if auto else int(chan)
+    width = int(ap.get('channel_width'))
+    n_on, ac_on, ax_on = (ap.get(k) is True for k in ('ieee80211n', 'ieee80211ac', 'ieee80211ax'))
+    ht = ['[%s]' % f.strip('[]') for f in ap.get('ht_capab') or []]
+    vht = ['[%s]' % f.strip('[]') for f in ap.get('vht_capab') or []]
+    if width >= 40:
+        # With automatic selection hostapd picks the pair; it starts from HT40+ on the first channels.
+        ht.insert(0, '[HT40%s]' % ('+' if auto else regdomain.ht40_secondary(band, chan)))
+    centre = 0
+    if width == 80 and not auto:
+        centre = regdomain.vht80_centre(chan)[0]
+    if ax_on:
+        htmode = 'HE%d' % width
+    elif ac_on:
+        htmode = 'VHT%d' % width
+    elif n_on:
+        htmode = 'HT%d' % width
+    else:
+        htmode = 'NOHT'
+    return {
+        'hw_mode': regdomain.HW_MODE[band],
+        'channel': 'acs_survey' if auto else chan,
+        'uci_channel': 'auto' if auto else str(chan),
+        'ht_capab': ''.join(ht),
+        'vht_capab': ''.join(vht),
+        'chwidth': 1 if width == 80 else 0,
+        'centre': centre,
+        'htmode': htmode,
+        'frequency': 0 if auto else regdomain.frequency(band, chan),
+    }
+
 
 def is_channel_frequency(freq):
     """True if FREQ (MHz) is the centre frequency of a 20 MHz Wi-Fi channel (2.4, 5 or 6 GHz)."""
@@ -683,6 +905,7 @@ class FilterModule:
             'uci_quote': uci_quote,
             'guest_ipinfo': guest_ipinfo,
             'guest_validate': guest_validate,
+            'guest_ap_radio': guest_ap_radio,
             'guest_mask_secrets': guest_mask_secrets,
             'guest_masked_diff': guest_masked_diff,
         }

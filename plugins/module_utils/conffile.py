@@ -8,9 +8,13 @@
 All three are lists of ``name=value`` lines with ``#`` comments, but each is read
 by a different program, so each has a dialect:
 
-* ``LOADER`` (loader.conf(5), lua loader): ``name="value"`` or an unquoted word,
-  spaces allowed around ``=``, dotted names (``hw.vmm.amdvi.enable``).  Lines the
-  loader calls "Malformed" are syntax errors here.
+* ``LOADER`` (loader.conf(5), read by stand/lua/config.lua): ``name="value"`` or an
+  unquoted word, spaces allowed around ``=``, dotted names (``hw.vmm.amdvi.enable``).
+  Lines are read as the loader reads them: a quoted value runs to the LAST ``"`` of the
+  line (so ``vmm_load="YES" # the "vmm" module`` is malformed and ``vmm_load="YES" # "x"``
+  does not load vmm), tunable values have ``\\x`` escapes and ``$name`` expansion, and a
+  quote left inside a tunable value makes the loader reject it.  Such lines are kept
+  (they are reported in ``problems``) unless an edit of their name replaces them.
 * ``RC`` (rc.conf(5), a sh(1) script): plain assignments ``name=value`` whose
   value is sh quoting (``"..."`` may span lines, ``'...'``, ``\\x``, bare words),
   optionally followed by a comment.  Anything else (commands, ``if``, several
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import KENV_BOOT_MAX_LENGTH
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 
 # Names we accept from the user.  Loader/sysctl names may be dotted OIDs whose
@@ -35,12 +40,27 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskEr
 _OID_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*$')
 _SH_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
-# What the lua loader reads as a line: name = "value" | name = word, then a comment.
-_LOADER_LINE = re.compile(
-    r'^\s*(?P<name>[A-Za-z0-9_.\-]+)\s*=\s*'
-    r'(?:"(?P<quoted>[^"]*)"|(?P<word>[-A-Za-z0-9][-A-Za-z0-9_.]*))'
-    r'\s*(?P<comment>#.*)?$'
+# How the lua loader reads a line (stand/lua/config.lua): module directives first, then
+# exec, then a variable; each with a quoted value (greedy, to the last quote of the line)
+# or else a word; what follows must be blank or a comment.  \s is ASCII (lua's %s).
+_LUA_SPACE = r'[ \t\n\v\f\r]*'
+_LOADER_MODULE_SUFFIXES = ('_load', '_name', '_type', '_flags', '_before', '_after', '_error')
+_LOADER_PATTERNS = (
+    [('module', r'(?P<name>[-A-Za-z0-9_]+%s)' % suffix) for suffix in _LOADER_MODULE_SUFFIXES]
+    + [('exec', r'(?P<name>exec)'), ('env', r'(?P<name>[A-Za-z0-9][-A-Za-z0-9_.]*)')]
 )
+_LOADER_QUOTED = r'"(?P<value>.*)"'
+_LOADER_WORD = r'(?P<value>[-A-Za-z0-9][-A-Za-z0-9_.]*)'
+_LOADER_LINE_REGEXES = [
+    (kind, [re.compile('^' + _LUA_SPACE + name + _LUA_SPACE + '=' + _LUA_SPACE + value + _LUA_SPACE + '(?P<rest>.*)$',
+                       re.S)
+            for value in ((_LOADER_QUOTED,) if kind == 'exec' else (_LOADER_QUOTED, _LOADER_WORD))])
+    for kind, name in _LOADER_PATTERNS
+]
+# How a person reads the same line: the value ends at the first closing quote.
+_LOADER_FIRST_QUOTE = re.compile(r'^\s*(?P<name>[A-Za-z0-9_][-A-Za-z0-9_.]*)\s*=\s*"(?P<value>[^"]*)"\s*(?P<rest>.*)$')
+_LOADER_LENIENT_NAME = re.compile(r'^\s*(?P<name>[A-Za-z0-9_][-A-Za-z0-9_.]*)\s*=')
+_LOADER_VARNAME = re.compile(r'[A-Za-z0-9][-A-Za-z0-9_.]*')
 # rc.d/sysctl reads "name=value" as the first word of the line; the rest is ignored.
 _SYSCTL_LINE = re.compile(r'^\s*(?P<name>[A-Za-z0-9_.%-]+)=(?P<word>\S*)\s*(?P<comment>#.*)?$')
 _SH_ASSIGNMENT_START = re.compile(r'^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)=')
@@ -63,9 +83,13 @@ class ConfSyntaxError(ValueError):
 class Assignment(object):
     """One ``name=value`` assignment spanning lines[start:end] of the file."""
 
-    def __init__(self, name, value, start, end, comment='', expands=False, raw=None):
+    def __init__(self, name, value, start, end, comment='', expands=False, raw=None, problem=None, effective=True):
         self.name = name
         self.value = value
+        # Loader dialect: why the loader does not read this line as written (None when it
+        # does), and whether it sets the variable at all (False: malformed or rejected).
+        self.problem = problem
+        self.effective = effective
         # The value as written (sh dialect, single-line values only).
         self.raw = raw
         self.start = start
@@ -91,10 +115,19 @@ class Dialect(object):
             line += ' ' + comment
         return line
 
+    def format_lines(self, name, value, comment=''):
+        """The lines for an assignment; a comment holding a quote goes on its own line above,
+        because the loader reads a quoted value up to the last quote of its line."""
+        if comment and self is LOADER and '"' in comment:
+            return [comment, self.format(name, value)]
+        return [self.format(name, value, comment)]
+
 
 LOADER = Dialect(
-    'loader', '"', _OID_NAME, {'"': 'a double quote', '\n': 'a newline', '\r': 'a carriage return', '\\': 'a backslash'},
-    max_length=128, describe='loader.conf',
+    'loader', '"', _OID_NAME,
+    {'"': 'a double quote', '\n': 'a newline', '\r': 'a carriage return', '\\': 'a backslash',
+     '$': 'a $ (the loader expands $name in values)'},
+    max_length=KENV_BOOT_MAX_LENGTH, describe='loader.conf',
 )
 RC = Dialect(
     'rc', '"', _SH_NAME,
@@ -125,9 +158,13 @@ def check_value(dialect, name, value):
         if char in value:
             return ('the value of %s contains %s, which %s cannot hold safely (%r); '
                     'remove it from the value' % (name, what, dialect.describe, value))
-    if dialect.max_length is not None and len(value.encode('utf-8')) > dialect.max_length:
-        return ('the value of %s is %d bytes long; the kernel environment keeps only %d bytes of a loader '
-                'tunable, so it would be cut; shorten it' % (name, len(value.encode('utf-8')), dialect.max_length))
+    if dialect is LOADER and not name.endswith(_LOADER_MODULE_SUFFIXES):
+        size = len(('%s=%s' % (name, value)).encode('utf-8'))
+        if size > dialect.max_length:
+            return ('%s="..." is %d bytes long as name=value; at boot the kernel drops a loader variable longer than '
+                    '%d bytes (name, "=" and value) entirely, so %s would not be set at all; shorten the value to at '
+                    'most %d bytes' % (name, size, dialect.max_length, name,
+                                       dialect.max_length - len(name.encode('utf-8')) - 1))
     if dialect is SYSCTL and (not value or any(char.isspace() for char in value)):
         return 'the value of %s is empty or holds white space (%r), which sysctl.conf cannot hold; remove it' % (name, value)
     return None
@@ -206,6 +243,96 @@ def _parse_rc_line(lines, index):
     return Assignment(match.group('name'), value, index, end_index + 1, stripped, expands, raw)
 
 
+def loader_env_value(value):
+    """The loader's escape processing of a variable's value -> (value, expands, error).
+
+    ``\\x`` gives ``x``; ``$name``/``${name}`` expand from the loader's environment
+    (unknown here: ``expands`` is True and the text is returned as written); a ``"`` left
+    in the value, a ``\\`` or ``$`` at its end, or a bad ``$`` expression is an error:
+    the loader rejects the assignment ("Failed to parse variable").
+    """
+    out = []
+    expands = False
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char == '\\':
+            if index == len(value) - 1:
+                return None, False, 'a backslash at the end of the value'
+            out.append(value[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return None, False, 'a stray double quote at position %d of the value' % (index + 1)
+        if char == '$':
+            if index == len(value) - 1:
+                return None, False, 'an unescaped $ at the end of the value'
+            if value[index + 1] == '{':
+                end = value.find('}', index + 2)
+                if end <= index + 2:
+                    return None, False, 'a malformed ${...} at position %d of the value' % (index + 1)
+                following = end + 1
+            else:
+                match = _LOADER_VARNAME.match(value, index + 1)
+                if not match:
+                    return None, False, 'a malformed $ expression at position %d of the value' % (index + 1)
+                following = match.end()
+            expands = True
+            out.append(value[index:following])
+            index = following
+            continue
+        out.append(char)
+        index += 1
+    return ''.join(out), expands, None
+
+
+def _valid_loader_rest(rest):
+    return rest.strip(' \t\n\v\f\r') == '' or rest.startswith('#')
+
+
+def _first_quote_comment(line):
+    """The comment a person sees after a quoted value (the value ending at its first quote)."""
+    match = _LOADER_FIRST_QUOTE.match(line)
+    if match and match.group('rest').startswith('#'):
+        return match.group('rest').rstrip()
+    return ''
+
+
+def _parse_loader_line(line, index):
+    """One non-blank, non-comment line as the loader reads it -> Assignment or None (exec)."""
+    for kind, regexes in _LOADER_LINE_REGEXES:
+        match = None
+        for regex in regexes:
+            match = regex.match(line)
+            if match:
+                break
+        if not match:
+            continue
+        if not _valid_loader_rest(match.group('rest')):
+            break  # the loader calls the line malformed, whatever later patterns say
+        if kind == 'exec':
+            return None
+        name, value, rest = match.group('name'), match.group('value'), match.group('rest').rstrip()
+        misread = '"' in value
+        comment = _first_quote_comment(line) if misread else rest
+        if kind == 'module':
+            problem = None
+            if misread:
+                problem = ('the loader reads the value up to the last double quote of the line, %r, so %s is not %r'
+                           % (value, name, _LOADER_FIRST_QUOTE.match(line).group('value')))
+            return Assignment(name, value, index, index + 1, comment, problem=problem)
+        processed, expands, error = loader_env_value(value)
+        if error:
+            return Assignment(name, value, index, index + 1, comment, problem=(
+                'the loader rejects the value %r of %s (%s) and keeps the earlier value' % (value, name, error)),
+                effective=False)
+        return Assignment(name, processed, index, index + 1, comment, expands=expands, raw=value)
+    lenient = _LOADER_LENIENT_NAME.match(line)
+    name = lenient.group('name') if lenient else None
+    return Assignment(name, None, index, index + 1, _first_quote_comment(line),
+                      problem='the loader reports this line as malformed and skips it', effective=False)
+
+
 def _parse_simple_line(dialect, pattern, line, index):
     match = pattern.match(line)
     if not match:
@@ -214,8 +341,7 @@ def _parse_simple_line(dialect, pattern, line, index):
         else:
             reason = 'not a comment or a name=value line'
         raise ConfSyntaxError(index + 1, line, reason)
-    value = match.group('quoted') if dialect is LOADER and match.group('quoted') is not None else match.group('word')
-    return Assignment(match.group('name'), value, index, index + 1, match.group('comment') or '')
+    return Assignment(match.group('name'), match.group('word'), index, index + 1, match.group('comment') or '')
 
 
 class ConfFile(object):
@@ -239,7 +365,10 @@ class ConfFile(object):
             if self.dialect is RC:
                 assignment = _parse_rc_line(self.lines, index)
             elif self.dialect is LOADER:
-                assignment = _parse_simple_line(self.dialect, _LOADER_LINE, line, index)
+                assignment = _parse_loader_line(line, index)
+                if assignment is None:
+                    index += 1
+                    continue
             else:
                 assignment = _parse_simple_line(self.dialect, _SYSCTL_LINE, line, index)
             found.append(assignment)
@@ -248,21 +377,26 @@ class ConfFile(object):
 
     # --- reading ---------------------------------------------------------------------
     def find(self, name):
+        """Every line assigning ``name``, including lines the loader rejects."""
         return [item for item in self.assignments if item.name == name]
 
     def get(self, name):
-        """The value the last assignment gives (last one wins), or None."""
-        found = self.find(name)
+        """The value the last assignment the reader applies gives (last one wins), or None."""
+        found = [item for item in self.find(name) if item.effective]
         return found[-1].value if found else None
 
     def last(self, name):
-        found = self.find(name)
+        found = [item for item in self.find(name) if item.effective]
         return found[-1] if found else None
+
+    def problems(self):
+        """Lines the reader does not read as written: [(line number, line, reason)]."""
+        return [(item.start + 1, self.lines[item.start], item.problem) for item in self.assignments if item.problem]
 
     def names(self):
         seen = []
         for item in self.assignments:
-            if item.name not in seen:
+            if item.name is not None and item.name not in seen:
                 seen.append(item.name)
         return seen
 
@@ -290,12 +424,12 @@ class ConfFile(object):
         last = found[-1]
         if self._same(last, value):
             return changed
-        self._replace(last.start, last.end, [self.dialect.format(name, value, last.comment)])
+        self._replace(last.start, last.end, self.dialect.format_lines(name, value, last.comment))
         return True
 
     def _same(self, assignment, value):
         """Whether the assignment already gives ``value`` as we would write it."""
-        if assignment.value != value:
+        if not assignment.effective or assignment.problem or assignment.value != value:
             return False
         if not (assignment.expands or '$' in value):
             return True

@@ -33,8 +33,12 @@ RC_CONF_READ_AFTER = {
 SYSCTL_CONF = '/etc/sysctl.conf'
 
 # --- Kernel environment (kenv(2)) -------------------------------------------------
-# KENV_MVALLEN: longer values are truncated by the kernel.
+# KENV_MVALLEN: kenv(1)/kenv(2) refuse to set a longer value at runtime.  pptdevs lists are
+# kept within it (vmm(4) documents pptdevs2/pptdevs3 for lists that do not fit).
 KENV_MAX_VALUE_LENGTH = 128
+# At boot the kernel copies the loader's variables (kern_environment.c): a "name=value"
+# string longer than KENV_MNAMELEN + 1 + KENV_MVALLEN = 257 bytes is dropped whole.
+KENV_BOOT_MAX_LENGTH = 257
 # vmm(4) scans these three variables for bus/slot/function entries.
 PPTDEVS_VARIABLES = ('pptdevs', 'pptdevs2', 'pptdevs3')
 # Loader module directives: NAME_load="YES" loads NAME.ko at boot.
@@ -50,6 +54,8 @@ VMM_MODULE = 'vmm'
 NMDM_MODULE = 'nmdm'
 BRIDGE_MODULE = 'if_bridge'
 TAP_MODULE = 'if_tap'
+# kldload(8) looks for NAME.ko in kern.module_path; this is FreeBSD's default value.
+DEFAULT_MODULE_PATH = '/boot/kernel;/boot/modules'
 # /dev/vmm/NAME exists for every virtual machine (running or not) while vmm is loaded.
 VMM_DEV_DIR = '/dev/vmm'
 

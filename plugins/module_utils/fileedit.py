@@ -91,22 +91,104 @@ class EditedFile(object):
         target = os.path.realpath(self.path)
         if backup and self.exists:
             backup_file = module.backup_local(target)
-        tmp = os.path.join(module.tmpdir, '.%s.wifibox-tmp' % os.path.basename(target))
-        with open(to_bytes(tmp), 'wb') as handle:
-            handle.write(to_bytes(self.after))
-        module.atomic_move(tmp, target, unsafe_writes=module.params.get('unsafe_writes', False))
+        try:
+            write_atomically(module, target, self.after)
+        except FileEditError:
+            if backup_file:
+                _remove(backup_file)
+            raise
         return backup_file
 
+    def restore(self, module, backup_file=None):
+        """Put the file back as it was before save() (the undo of a save)."""
+        target = os.path.realpath(self.path)
+        if self.exists:
+            write_atomically(module, target, self.before)
+        else:
+            os.unlink(target)
+        if backup_file:
+            _remove(backup_file)
 
-def apply_edits(module, files, backup=False):
+
+# Temporary files are written next to the target (same file system, so the final
+# rename is atomic and a full disk fails before the target is touched), named after
+# it and the writer's pid so that a run killed midway can be cleaned up by the next one.
+_TMP_SUFFIX = '.wifibox-tmp'
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target):
+    """Remove the temporary files of ``target`` left by writers that were killed."""
+    directory, base = os.path.split(target)
+    prefix = '.%s.' % base
+    try:
+        names = os.listdir(directory or '.')
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(_TMP_SUFFIX)):
+            continue
+        pid = name[len(prefix):-len(_TMP_SUFFIX)]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            _remove(os.path.join(directory, name))
+
+
+def write_atomically(module, target, text):
+    """Replace ``target`` by ``text``: the old file stays intact unless the new one is complete.
+
+    Raises FileEditError (naming the file and the cause, such as a full disk).
+    """
+    remove_stale_temporaries(target)
+    directory, base = os.path.split(target)
+    tmp = os.path.join(directory, '.%s.%d%s' % (base, os.getpid(), _TMP_SUFFIX))
+    try:
+        fd = os.open(to_bytes(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(to_bytes(text))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except (IOError, OSError) as exc:
+        _remove(tmp)
+        raise FileEditError('cannot write %s: %s while writing the new content next to it (%s); the file was not '
+                            'changed; free space on that file system or fix its permissions, then run again'
+                            % (target, to_native(exc.strerror or exc), tmp))
+    try:
+        # atomic_move gives the new file the old one's mode and owner (a new file: 0666 less the umask).
+        module.atomic_move(tmp, target, unsafe_writes=False)
+    finally:
+        _remove(tmp)
+
+
+def apply_edits(module, files, backup=False, journal=None):
     """Check and save every changed EditedFile (unless in check mode).
 
     Returns (changed, diffs, backup_files).  All files are checked for
-    writability before the first one is written.
+    writability before the first one is written.  With ``journal`` (a
+    journal.Journal) each write is a step that a later failure undoes.
     """
     changed_files = [edited for edited in files if edited.changed]
     diffs = [edited.diff() for edited in changed_files]
     backups = {}
+    if not module.check_mode:
+        # Also when nothing changes: a run killed midway must not leave its temporary file for good.
+        for edited in files:
+            remove_stale_temporaries(os.path.realpath(edited.path))
     if not changed_files:
         return False, diffs, backups
     # Also in check mode: a run that would fail must not report success.
@@ -115,7 +197,14 @@ def apply_edits(module, files, backup=False):
     if module.check_mode:
         return True, diffs, backups
     for edited in changed_files:
-        backup_file = edited.save(module, backup)
+        if journal is None:
+            backup_file = edited.save(module, backup)
+        else:
+            backup_file = journal.step(
+                'wrote %s' % edited.path,
+                lambda edited=edited: edited.save(module, backup),
+            )
+            journal.done[-1] = (journal.done[-1][0], lambda edited=edited, kept=backup_file: edited.restore(module, kept))
         if backup_file:
             backups[edited.path] = backup_file
     return True, diffs, backups

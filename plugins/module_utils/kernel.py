@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import run_command
+from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_command
 
 # kldstat rows: "%2d %4d %18p %8zx %s" plus " (path)" with -v.
 _KLDSTAT_ROW = re.compile(
@@ -52,11 +52,23 @@ def file_to_module(name):
     return base[:-3] if base.endswith('.ko') else base
 
 
+def _failed(argv, rc, out, err):
+    """A command that failed for another reason than "no such thing": the caller must not guess."""
+    return CommandError('%s exited with status %d: %s' % (' '.join(argv), rc, err.strip() or out.strip() or 'no message'),
+                        argv, rc, out, err)
+
+
 def read_sysctl(module, name):
-    """The value of sysctl ``name`` as a string, or None when the OID does not exist."""
-    rc, out, dummy = run_command(module, ['sysctl', '-n', name])
+    """The value of sysctl ``name`` as a string, or None when the OID does not exist.
+
+    Any other failure (sysctl(8) says "unknown oid" for a missing one) raises CommandError.
+    """
+    argv = ['sysctl', '-n', name]
+    rc, out, err = run_command(module, argv)
     if rc != 0:
-        return None
+        if 'unknown oid' in err or not err.strip():
+            return None
+        raise _failed(argv, rc, out, err)
     return out.rstrip('\n')
 
 
@@ -78,16 +90,61 @@ def read_kenv(module, name):
 
 def file_loaded(module, name):
     """The kldstat entry of the loaded file ``name`` (``vmm`` or ``vmm.ko``), or None."""
-    rc, out, dummy = run_command(module, ['kldstat', '-n', name])
+    argv = ['kldstat', '-n', name]
+    rc, out, err = run_command(module, argv)
     if rc != 0:
-        return None
+        # kldstat(8): "can't find file NAME: No such file or directory" when it is not loaded.
+        if "can't find file" in err or 'No such file or directory' in err or not err.strip():
+            return None
+        raise _failed(argv, rc, out, err)
     files = parse_kldstat(out)
     return files[0] if files else None
 
 
+def loaded_file_names(module):
+    """The names of the loaded files (``vmm.ko``), in the order kldstat lists them (load order)."""
+    rc, out, err = run_command(module, ['kldstat'])
+    if rc != 0:
+        raise _failed(['kldstat'], rc, out, err)
+    return [entry['name'] for entry in parse_kldstat(out)]
+
+
+def journal_load(journal, name, hint=None):
+    """Load ``name`` as a Journal step whose undo unloads what the load brought in.
+
+    kldload also loads the files ``name`` depends on (if_bridge.ko brings bridgestp.ko), and
+    ifconfig or devd may not unload them with it, so the undo unloads every file that was not
+    loaded before, newest first, skipping those the kernel already released.
+    """
+    # Imported here: journal imports commands, and kernel is imported by modules that do not journal.
+    from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import run_command_or_raise
+    module = journal.module
+    before = loaded_file_names(module)
+    brought = []
+
+    def action():
+        run_command_or_raise(module, ['kldload', '-n', name], hint)
+        try:
+            brought.extend(item for item in loaded_file_names(module) if item not in before)
+        except CommandError:
+            pass
+        if not brought:
+            brought.append(name + '.ko')
+
+    def undo():
+        for item in reversed(brought):
+            if file_loaded(module, item) is not None:
+                run_command_or_raise(module, ['kldunload', item])
+    journal.step('loaded %s' % name, action, undo)
+
+
 def module_present(module, name):
     """True when kernel module ``name`` is loaded or compiled into the kernel (kldstat -q -m)."""
-    rc, dummy, dummy2 = run_command(module, ['kldstat', '-q', '-m', name])
+    argv = ['kldstat', '-q', '-m', name]
+    rc, out, err = run_command(module, argv)
+    # With -q a module that is not there is exit status 1 and no message; a message is another failure.
+    if rc != 0 and err.strip():
+        raise _failed(argv, rc, out, err)
     return rc == 0
 
 

@@ -228,6 +228,18 @@ def parse_pciconf(text):
     return devices, unparsed
 
 
+# What a PCI address can hold: 8 bits of bus, 5 of device (slot), 3 of function.
+PCI_LIMITS = (('bus', 255), ('slot', 31), ('function', 7))
+
+
+def check_address(bus, slot, function):
+    """Raise ValueError naming the part of bus/slot/function no PCI device can have."""
+    for (part, limit), value in zip(PCI_LIMITS, (bus, slot, function)):
+        if value > limit:
+            raise ValueError('%s %d is impossible: a PCI %s is 0 to %d (bus 0-255, slot 0-31, function 0-7), so no '
+                             'device can match' % (part, value, part, limit))
+
+
 def device_matches(device, wanted):
     """True if ``device`` is the one named by ``wanted``.
 
@@ -236,9 +248,13 @@ def device_matches(device, wanted):
     Raises ValueError when ``wanted`` is none of these.
     """
     if '/' in wanted:
-        return (device['bus'], device['slot'], device['function']) == parse_pptdev(wanted)
+        address = parse_pptdev(wanted)
+        check_address(*address)
+        return (device['bus'], device['slot'], device['function']) == address
     if wanted.startswith('pci') and ':' in wanted:
-        return (device['domain'], device['bus'], device['slot'], device['function']) == parse_selector(wanted)
+        address = parse_selector(wanted)
+        check_address(*address[1:])
+        return (device['domain'], device['bus'], device['slot'], device['function']) == address
     if re.match(r'^[A-Za-z_][A-Za-z0-9_]*\d$', wanted):
         return device['name'] == wanted
     raise ValueError(

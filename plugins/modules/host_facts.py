@@ -15,7 +15,8 @@ description:
     vendor (which decides whether AMD-Vi must be enabled), the state of the IOMMU and of vmm(4), the devices ppt(4)
     holds, free memory, and the Wi-Fi cards with their native driver and the kernel module devmatch(8) loads for it
     (the name C(devmatch_blocklist) needs).
-  - Warns about what would stop pass-through (AMD-Vi not enabled, IOMMU not initialized, no Wi-Fi card) and about
+  - Warns about what would stop pass-through (AMD-Vi not enabled, no Wi-Fi card, an IOMMU still not initialized
+    while a virtual machine exists and ppt(4) holds devices) and about
     cards users reported trouble with (no-MSI Broadcom cards, BCM43602 NVRAM, ath11k's MSI assumption, AX210
     firmware), each with what to do.
   - Commands that fail (for example C(sysctl hw.vmm.*) while vmm is not loaded) give V(null) values, not errors;
@@ -74,10 +75,10 @@ ansible_facts:
         vmm:
           description:
             - C(loaded) (vmm(4) loaded or compiled in), C(ppt_devices) (C(hw.vmm.ppt.devices), the number of devices
-              ppt(4) holds, V(null) without vmm) and C(pptdevs), the devices the kernel booted with in C(pptdevs),
-              C(pptdevs2) and C(pptdevs3).
+              ppt(4) holds, V(null) without vmm), C(pptdevs), the devices the kernel booted with in C(pptdevs),
+              C(pptdevs2) and C(pptdevs3), and C(vms), the virtual machines that exist (C(/dev/vmm)).
           type: dict
-          sample: {"loaded": true, "ppt_devices": 1, "pptdevs": ["3/0/0"]}
+          sample: {"loaded": true, "ppt_devices": 1, "pptdevs": ["3/0/0"], "vms": ["wifibox"]}
         iommu:
           description:
             - C(kind) (V(vt-d) on Intel, V(amd-vi) on AMD), C(enabled) (C(hw.vmm.iommu.enable) or, on AMD,
@@ -86,6 +87,8 @@ ansible_facts:
             - C(units), the IOMMU units the kernel found at boot (C(dmar) on Intel, C(ivhd) on AMD, from the ACPI
               DMAR/IVRS tables, as listed in C(/var/run/dmesg.boot)); V(0) when the firmware offers none (VT-d or
               AMD-Vi off in its setup, or not supported), V(null) when dmesg.boot cannot be read.
+            - vmm(4) initializes the IOMMU when the first pass-through device is given to a virtual machine, so
+              C(initialized) is V(false) on a correctly set-up host until the wifibox VM has started.
           type: dict
           sample: {"kind": "amd-vi", "enabled": true, "initialized": true, "amdvi_count": 1, "units": 1}
         memory:
@@ -118,13 +121,13 @@ ansible_facts:
           sample: []
 """
 
+import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_checked, run_command
-from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import split_list
-from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import DMESG_BOOT, PPTDEVS_VARIABLES, VMM_MODULE
+from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import DMESG_BOOT, PPTDEVS_VARIABLES, VMM_DEV_DIR, VMM_MODULE
 from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import (
     module_present,
     read_kenv,
@@ -195,13 +198,23 @@ def cpu(module, dmesg):
     return dict(model=model.strip() if model else None, vendor=vendor, origin=origin)
 
 
+def virtual_machines():
+    """The VMs vmm(4) holds: /dev/vmm/NAME exists from vm_create until the VM is destroyed."""
+    try:
+        return sorted(os.listdir(VMM_DEV_DIR))
+    except OSError:
+        return []
+
+
 def vmm(module):
     loaded = module_present(module, VMM_MODULE)
-    booted = [entry for var in PPTDEVS_VARIABLES for entry in split_list(read_kenv(module, var))]
+    # vmm(4) cuts the pptdevs values at single spaces (vmm_is_pptdev).
+    booted = [entry for var in PPTDEVS_VARIABLES for entry in (read_kenv(module, var) or '').split(' ') if entry]
     return dict(
         loaded=loaded,
         ppt_devices=read_sysctl_int(module, 'hw.vmm.ppt.devices') if loaded else None,
         pptdevs=booted,
+        vms=virtual_machines() if loaded else [],
     )
 
 
@@ -270,9 +283,14 @@ def warnings_for(facts):
         found.append('The firmware offers no IOMMU (no dmar or ivhd unit in /var/run/dmesg.boot): PCI pass-through '
                      'cannot work. Enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup and reboot; '
                      'laptops without one cannot run a wifibox.')
-    if vm['loaded'] and io['initialized'] is False:
-        found.append('vmm is loaded but the IOMMU is not initialized (hw.vmm.iommu.initialized=0): enable VT-d or '
-                     'AMD-Vi (IOMMU) in the firmware setup, and on AMD set hw.vmm.amdvi.enable=1, then reboot.')
+    # vmm initializes the IOMMU at the first vm_assign_pptdev() (iommu.c, vmm.c): 0 is normal before a VM with a
+    # pass-through device has started, so only a VM that exists while ppt holds devices makes 0 suspicious.
+    if vm['loaded'] and io['initialized'] is False and vm['vms'] and vm['ppt_devices']:
+        found.append('the IOMMU is not initialized (hw.vmm.iommu.initialized=0) although the virtual machine(s) %s '
+                     'exist and ppt(4) holds %d device(s): vmm initializes it when the first pass-through device is '
+                     'given to a VM, so no VM got one, or the IOMMU could not start. If the wifibox VM was started '
+                     'with the card, enable VT-d or AMD-Vi (IOMMU) in the firmware setup, and on AMD set '
+                     'hw.vmm.amdvi.enable=1, then reboot.' % (', '.join(vm['vms']), vm['ppt_devices']))
     if not facts['wireless']:
         found.append('No Wi-Fi card found in pciconf -lv: the wifibox needs a PCI(e) card (USB cards cannot be '
                      'passed through); check that the card is enabled in the firmware setup.')

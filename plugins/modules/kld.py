@@ -17,6 +17,11 @@ description:
     unload one is an error.
   - Refuses to unload a module another loaded module depends on, and explains a busy module (V(vmm) while a
     virtual machine exists) instead of passing on C(Device busy).
+  - Checks everything before it changes anything (each module's C(.ko) file in C(kern.module_path), that nothing
+    else depends on a module to unload, that no bridge exists when unloading V(if_bridge), which destroys every
+    bridge, the file O(persist) edits). If a load, an unload or the file write still fails, it undoes what it did
+    (unloading also the dependencies a load brought in) and says so in RV(undone); what cannot be undone is
+    reported in RV(left) with V(changed=true).
   - Optionally makes the state persistent, in rc.conf's C(kld_list) (loaded by rc.d/kld after the disks are
     mounted) or as C(NAME_load="YES") in loader.conf (loaded by the loader, which V(vmm) needs for C(pptdevs)),
     using the same editors as M(wifibox.bhyve.rc_conf) and M(wifibox.bhyve.loader_conf).
@@ -96,6 +101,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+undone:
+  description:
+    - When the task failed after changing the host, what it took back (newest first); the host is then as it was
+      and C(changed) is V(false).
+  returned: failure
+  type: list
+  elements: str
+  sample: ["loaded nmdm"]
+left:
+  description:
+    - When the task failed and could not take everything back, exactly what stays changed, and why; C(changed) is
+      V(true) then.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["created wifibox0 (undo failed: ifconfig wifibox0 destroy exited with status 1: ...)"]
 modules:
   description:
     - Each module of O(name) and where it is afterwards (in check mode, where it would be).
@@ -127,9 +148,11 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_command
+from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, find_command, run_checked
 from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import LOADER, RC, join_list, split_list
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
+    BRIDGE_MODULE,
+    DEFAULT_MODULE_PATH,
     KLD_LIST,
     LOADER_CONF,
     LOADER_LOAD_SUFFIX,
@@ -139,7 +162,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
-from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, module_state
+from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal, StepError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, journal_load, module_state, read_sysctl
 
 _MODULE_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
 
@@ -200,28 +224,73 @@ def plan(module, names, state):
     return now, todo
 
 
-def load(module, name):
-    rc, out, err = run_command(module, ['kldload', '-n', name])
-    if rc == 0:
+def module_path(module):
+    """The directories kldload(8) searches (kern.module_path), FreeBSD's default when it cannot be read."""
+    value = read_sysctl(module, 'kern.module_path')
+    return [part for part in (value if value else DEFAULT_MODULE_PATH).split(';') if part]
+
+
+def _in_hints(directory, name):
+    """Whether kldxref's linker.hints of ``directory`` names module ``name`` (kldload resolves module names by it)."""
+    try:
+        with open(os.path.join(directory, 'linker.hints'), 'rb') as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return False
+    # Module names are stored as a length byte followed by the name.
+    encoded = name.encode('ascii', 'replace')
+    return bytes(bytearray([len(encoded)])) + encoded in data
+
+
+def check_loadable(module, todo):
+    """Refuse, before loading anything, a module kldload would not find (no NAME.ko, not in linker.hints)."""
+    directories = module_path(module)
+    for name in todo:
+        if not any(os.path.isfile(os.path.join(directory, name + '.ko')) or _in_hints(directory, name)
+                   for directory in directories):
+            raise TaskError('name: cannot load %s: no %s.ko in the module path (%s, sysctl kern.module_path); '
+                            'install the package that provides it or check the name; nothing was loaded'
+                            % (name, name, ';'.join(directories)))
+
+
+def check_unloadable(module, todo):
+    """Refuse to unload if_bridge while bridges exist: unloading it destroys every bridge (if_bridge(4))."""
+    if BRIDGE_MODULE not in todo:
         return
-    if 'No such file or directory' in err:
-        raise TaskError('cannot load %s: no %s.ko in the module path (sysctl kern.module_path); install the package '
-                        'that provides it or check the name' % (name, name))
-    raise TaskError('cannot load %s: %s (see dmesg for the kernel\'s reason)' % (name, err.strip() or out.strip() or 'kldload exited %d' % rc))
+    bridges = run_checked(module, ['ifconfig', '-g', 'bridge']).split()
+    if bridges:
+        raise TaskError('cannot unload %s: unloading it destroys every bridge, and %s exist(s); destroy them first '
+                        '(wifibox.bhyve.bridge state=absent) or leave %s loaded'
+                        % (BRIDGE_MODULE, ', '.join(bridges), BRIDGE_MODULE))
 
 
-def unload(module, name):
-    entry = file_loaded(module, name)
+def _load_hint(name):
+    def hint(stderr):
+        if 'No such file or directory' in stderr:
+            return 'no %s.ko in the module path (sysctl kern.module_path); install the package that provides it' % name
+        return 'the kernel refused it; see dmesg for its reason'
+    return hint
+
+
+def _unload_hint(name):
+    def hint(stderr):
+        if 'Device busy' in stderr:
+            return busy_message(name)
+        return None
+    return hint
+
+
+def load(journal, name):
+    journal_load(journal, name, hint=_load_hint(name))
+
+
+def unload(journal, name):
+    entry = file_loaded(journal.module, name)
     if entry is None:
         return
     if entry['refs'] > 1:
         raise TaskError(dependency_message(name, entry))
-    rc, out, err = run_command(module, ['kldunload', name])
-    if rc == 0:
-        return
-    if 'Device busy' in err:
-        raise TaskError(busy_message(name))
-    raise TaskError('cannot unload %s: %s' % (name, err.strip() or out.strip() or 'kldunload exited %d' % rc))
+    journal.command('unloaded %s' % name, ['kldunload', name], [['kldload', '-n', name]], hint=_unload_hint(name))
 
 
 def persistence_edit(params, names, state, now):
@@ -267,25 +336,36 @@ def main():
     )
     params = module.params
     state = params['state']
-    done = []
+    journal = Journal(module)
     try:
+        # Read and check everything first ...
         names = normalise_names(params['name'])
         now, todo = plan(module, names, state)
+        if todo and not module.check_mode:
+            for program in ('kldload', 'kldunload'):
+                find_command(module, program)
+        if state == 'present':
+            check_loadable(module, todo)
+        else:
+            check_unloadable(module, todo)
         for name in names:
             if now[name] == 'kernel' and params['persist'] != 'none':
                 module.warn('%s is compiled into the kernel; nothing to persist' % name)
         edited = persistence_edit(params, names, state, now)
         if edited is not None and edited.changed:
             edited.check_writable()
+    except (TaskError, FileEditError) as exc:
+        module.fail_json(msg=str(exc), changed=False, loaded=[], unloaded=[])
+    except CommandError as exc:
+        module.fail_json(changed=False, loaded=[], unloaded=[], **exc.result())
+    try:
+        # ... then act; a failure midway undoes what this task did (Journal.fail).
         if not module.check_mode:
             for name in todo:
-                (load if state == 'present' else unload)(module, name)
-                done.append(name)
-        changed_file, diffs, backups = apply_edits(module, [edited] if edited else [], params['backup'])
-    except (TaskError, FileEditError) as exc:
-        module.fail_json(msg=str(exc), loaded=done if state == 'present' else [], unloaded=done if state == 'absent' else [])
-    except CommandError as exc:
-        module.fail_json(**exc.result())
+                (load if state == 'present' else unload)(journal, name)
+        changed_file, diffs, backups = apply_edits(module, [edited] if edited else [], params['backup'], journal)
+    except (TaskError, FileEditError, StepError, CommandError) as exc:
+        journal.fail(getattr(exc, 'msg', None) or str(exc), loaded=[], unloaded=[])
     after = dict(now)
     for name in todo:
         after[name] = 'file' if state == 'present' else None

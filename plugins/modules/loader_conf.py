@@ -15,12 +15,17 @@ description:
     one task, dotted names included (V(hw.vmm.amdvi.enable)), written as C(name="value") as loader.conf(5) asks.
   - Follows the loader's rule for duplicates, the last assignment wins, and removes the earlier assignments of a
     name it manages.
-  - Adds or removes devices in the C(pptdevs) list one by one, leaving the other entries alone. The kernel keeps
-    only 128 bytes of a loader variable, so vmm(4) also reads C(pptdevs2) and C(pptdevs3); new devices go to the
-    first of the three with room, and a task that cannot fit them fails without changing the file.
+  - Adds or removes devices in the C(pptdevs) list one by one, leaving the other entries alone. Each variable is
+    kept within the 128 bytes kenv(1) can set at runtime; vmm(4) also reads C(pptdevs2) and C(pptdevs3), so new
+    devices go to the first of the three with room, and a task that cannot fit them fails without changing the file.
   - Every other line, comment and blank line is kept as it is, in its place; the file is written atomically.
+  - Reads the file as the loader (stand/lua/config.lua) does. A quoted value runs to the B(last) double quote of
+    its line and the loader rejects a tunable whose value keeps a quote, so a C(vmm_load) line whose comment holds
+    double quotes loads nothing. The module warns about every such line, and rewrites the ones of the names it manages (a
+    comment holding a double quote is moved to its own line above).
   - Reports RV(reboot_required) when a value it manages differs from what the running kernel booted with
-    (kenv(1)), because the loader only reads these files at boot.
+    (kenv(1)), because the loader only reads these files at boot. Everything is read and checked before the file
+    is written.
 author:
   - wifibox.bhyve developers (@wifibox-bhyve)
 extends_documentation_fragment:
@@ -34,7 +39,7 @@ options:
   path:
     description:
       - The file to edit, V(/boot/loader.conf) or a file in V(/boot/loader.conf.d/) whose name ends in V(.conf)
-        (the loader ignores other names there).
+        (the loader ignores other names there). Any other path is refused.
       - The file is created when missing; its directory must exist.
     type: path
     default: /boot/loader.conf
@@ -43,7 +48,9 @@ options:
       - Loader variables to set (O(state=present)) or remove (O(state=absent)), name to value.
       - Names are loader tunables such as V(hw.vmm.amdvi.enable) or module directives such as V(vmm_load).
       - Values are written between double quotes; V(true)/V(false) become V(YES)/V(NO) and numbers are written as
-        they read. A value may not hold a double quote, a backslash or a newline, nor be longer than 128 bytes.
+        they read. A value may not hold a double quote, a backslash, a V($) (the loader expands it) or a newline.
+      - At boot the kernel drops a variable whose C(name=value) is longer than 257 bytes, so longer values are
+        refused.
       - With O(state=absent) the values are ignored (write V(null)).
       - Use O(pptdevs) for pass-through devices, not V(pptdevs) here.
     type: dict
@@ -51,6 +58,8 @@ options:
     description:
       - PCI devices in V(bus/slot/function) form (V(3/0/0), as M(wifibox.bhyve.pci_info) returns in C(pptdev))
         to add to (O(state=present)) or remove from (O(state=absent)) the C(pptdevs) lists.
+      - Bus, slot and function must be possible PCI numbers (at most 255, 31 and 7), whatever O(validate_pptdevs)
+        says.
       - At boot ppt(4) claims these devices before their native driver, when vmm is loaded by the loader
         (V(vmm_load=YES)).
     type: list
@@ -76,8 +85,8 @@ notes:
   - Only the file named by O(path) is read and written. A value set here can still be overridden by a file the loader
     reads later (V(/boot/loader.conf.d/*.conf), then V(/boot/loader.conf.local)); the module warns when one of them
     sets a name it manages.
-  - Lines the loader would reject as malformed (for example a value with an unclosed quote) make the module fail
-    without changing the file; fix them first.
+  - Lines the loader reports as malformed or rejects are kept and reported with a warning (the loader skips them);
+    the ones that set a name this task manages are replaced by a correct line.
   - C(_load) directives are compared with the loaded kernel modules (kldstat(8)) instead of kenv.
 seealso:
   - module: wifibox.bhyve.pci_info
@@ -167,6 +176,7 @@ backup_file:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -176,10 +186,10 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.conffile import (
     check_name,
     check_value,
     join_list,
-    split_list,
     value_text,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
+    KENV_BOOT_MAX_LENGTH,
     KENV_MAX_VALUE_LENGTH,
     LOADER_CONF,
     LOADER_CONF_DIR,
@@ -204,11 +214,20 @@ _MODULE_DIRECTIVE_SUFFIXES = ('_name', '_type', '_flags', '_before', '_after', '
 
 # --- validate ---------------------------------------------------------------------------
 def validate_path(path):
-    if os.path.dirname(path.rstrip('/')) == LOADER_CONF_DIR and not path.endswith(LOADER_CONF_DIR_SUFFIX):
-        raise TaskError(
-            'path: the loader reads only files ending in %s from %s, so %s would be ignored; rename it, '
-            'for example %s%s' % (LOADER_CONF_DIR_SUFFIX, LOADER_CONF_DIR, path, path, LOADER_CONF_DIR_SUFFIX)
-        )
+    normal = os.path.normpath(path)
+    if normal == os.path.normpath(LOADER_CONF):
+        return
+    if os.path.dirname(normal) == os.path.normpath(LOADER_CONF_DIR):
+        if not normal.endswith(LOADER_CONF_DIR_SUFFIX) or os.path.basename(normal) == LOADER_CONF_DIR_SUFFIX:
+            raise TaskError(
+                'path: the loader reads only files ending in %s from %s, so %s would be ignored; rename it, '
+                'for example %s%s' % (LOADER_CONF_DIR_SUFFIX, LOADER_CONF_DIR, path, path, LOADER_CONF_DIR_SUFFIX)
+            )
+        return
+    raise TaskError(
+        'path: %s is neither %s nor a file %s/NAME%s, the only files this module edits; give one of those'
+        % (path, LOADER_CONF, LOADER_CONF_DIR, LOADER_CONF_DIR_SUFFIX)
+    )
 
 
 def validate_tunables(tunables, state):
@@ -233,14 +252,23 @@ def validate_tunables(tunables, state):
     return wanted
 
 
+# The largest bus, slot and function numbers a PCI address can have (PCI_BUSMAX, PCI_SLOTMAX, PCI_FUNCMAX).
+PCI_LIMITS = (('bus', 255), ('slot', 31), ('function', 7))
+
+
 def validate_pptdevs(pptdevs):
     devices = []
     for entry in pptdevs or []:
         try:
-            device = format_pptdev(*parse_pptdev(entry.strip()))
+            numbers = parse_pptdev(entry.strip())
         except ValueError:
             raise TaskError('pptdevs: %r is not a device in bus/slot/function form; write it as B/S/F with decimal '
                             'numbers, such as 3/0/0 for pciconf\'s pci0:3:0:0' % entry)
+        for number, (what, limit) in zip(numbers, PCI_LIMITS):
+            if number > limit:
+                raise TaskError('pptdevs: %r has %s %d, but a PCI %s number is at most %d, so no device can be there; '
+                                'copy the pptdev of the card from wifibox.bhyve.pci_info' % (entry, what, number, what, limit))
+        device = format_pptdev(*numbers)
         if device not in devices:
             devices.append(device)
     return devices
@@ -270,21 +298,43 @@ def check_devices_exist(module, devices):
 
 
 # --- compute ------------------------------------------------------------------------------
+_SSCANF_INT = re.compile(r'\s*([-+]?[0-9]+)')
+
+
+def kernel_pptdev(token):
+    """The B/S/F vmm(4) reads in one pptdevs entry (sscanf "%d/%d/%d"), or None when it reads none."""
+    numbers, pos = [], 0
+    for index in range(3):
+        if index:
+            if token[pos:pos + 1] != '/':
+                return None
+            pos += 1
+        match = _SSCANF_INT.match(token, pos)
+        if not match:
+            return None
+        numbers.append(int(match.group(1)))
+        pos = match.end()
+    return format_pptdev(*numbers)
+
+
+def kernel_entries(value):
+    """The entries of a pptdevs value as vmm(4) cuts them: at each single space (tabs do not separate)."""
+    return [token for token in (value or '').split(' ') if token]
+
+
 def _normalise(entry):
-    try:
-        return format_pptdev(*parse_pptdev(entry))
-    except ValueError:
-        return entry
+    return kernel_pptdev(entry) or entry
 
 
 def plan_pptdevs(layout, add, remove):
     """New {variable: [entries]} after removing ``remove`` and adding ``add``.
 
     Existing entries stay in their variable; a new one goes to the first
-    variable it fits in without passing the kernel's value length.
+    variable it fits in within KENV_MAX_VALUE_LENGTH.  A device counts as
+    present only when the kernel reads it from an entry.
     """
     layout = dict((var, [e for e in layout[var] if _normalise(e) not in remove]) for var in PPTDEVS_VARIABLES)
-    present = set(_normalise(e) for entries in layout.values() for e in entries)
+    present = set(kernel_pptdev(e) for entries in layout.values() for e in entries) - set([None])
     for device in add:
         if device in present:
             continue
@@ -296,7 +346,7 @@ def plan_pptdevs(layout, add, remove):
         else:
             used = sum(len(join_list(layout[var])) for var in PPTDEVS_VARIABLES)
             raise TaskError(
-                'pptdevs: %s does not fit: %s each hold at most %d bytes (the kernel cuts longer values) and '
+                'pptdevs: %s does not fit: %s each hold at most %d bytes (the most kenv(1) can set) and '
                 'already use %d bytes in all; pass fewer devices through, or remove unused entries with '
                 'state=absent' % (device, ', '.join(PPTDEVS_VARIABLES), KENV_MAX_VALUE_LENGTH, used)
             )
@@ -310,13 +360,14 @@ def edit(conf, tunables, pptdevs, state):
         else:
             conf.set(name, value, remove_duplicates=True)
     if pptdevs:
-        current = dict((var, split_list(conf.get(var))) for var in PPTDEVS_VARIABLES)
+        current = dict((var, kernel_entries(conf.get(var))) for var in PPTDEVS_VARIABLES)
         if state == 'present':
             layout = plan_pptdevs(current, pptdevs, set())
         else:
             layout = plan_pptdevs(current, [], set(pptdevs))
         for var in PPTDEVS_VARIABLES:
-            if layout[var] == current[var] and len(conf.find(var)) <= 1:
+            found = conf.find(var)
+            if layout[var] == current[var] and len(found) <= 1 and not any(item.problem for item in found):
                 continue
             if layout[var]:
                 conf.set(var, join_list(layout[var]), remove_duplicates=True)
@@ -325,11 +376,22 @@ def edit(conf, tunables, pptdevs, state):
 
 
 def file_pptdevs(conf):
-    return [_normalise(e) for var in PPTDEVS_VARIABLES for e in split_list(conf.get(var))]
+    return [_normalise(e) for var in PPTDEVS_VARIABLES for e in kernel_entries(conf.get(var))]
+
+
+def kept_at_boot(name, value):
+    """The value the kernel will hold after a boot with ``name=value`` in the loader's environment.
+
+    kern_environment.c drops a ``name=value`` string longer than KENV_BOOT_MAX_LENGTH bytes whole.
+    """
+    if value is None or len(('%s=%s' % (name, value)).encode('utf-8')) > KENV_BOOT_MAX_LENGTH:
+        return None
+    return value
 
 
 # --- compare with the running kernel ---------------------------------------------------------
 def reboot_reasons(module, conf, tunables, pptdevs_managed):
+    """Why a reboot is needed: what the file will give the kernel at boot differs from kenv now."""
     reasons = []
     for name in tunables:
         value = conf.get(name)
@@ -341,12 +403,15 @@ def reboot_reasons(module, conf, tunables, pptdevs_managed):
         if name.endswith(_MODULE_DIRECTIVE_SUFFIXES):
             continue
         booted = read_kenv(module, name)
+        value = kept_at_boot(name, value)
         if booted != value:
             reasons.append('%s: the kernel booted with %s, the file now has %s' % (
                 name, 'no value' if booted is None else repr(booted), 'no value' if value is None else repr(value)))
     if pptdevs_managed:
-        booted = [_normalise(e) for var in PPTDEVS_VARIABLES for e in split_list(read_kenv(module, var))]
-        now = file_pptdevs(conf)
+        booted = [kernel_pptdev(e) for var in PPTDEVS_VARIABLES for e in kernel_entries(read_kenv(module, var))]
+        booted = [device for device in booted if device]
+        now = [kernel_pptdev(e) for var in PPTDEVS_VARIABLES for e in kernel_entries(kept_at_boot(var, conf.get(var)))]
+        now = [device for device in now if device]
         if sorted(set(booted)) != sorted(set(now)):
             reasons.append('pptdevs: the kernel booted with %s, the file now has %s' % (
                 ' '.join(booted) or '(none)', ' '.join(now) or '(none)'))
@@ -366,13 +431,28 @@ def files_read_after(path):
 
 
 def warn_long_values(module, conf):
+    for name in conf.names():
+        value = conf.get(name)
+        if value is None or name.endswith((LOADER_LOAD_SUFFIX,) + _MODULE_DIRECTIVE_SUFFIXES):
+            continue
+        if kept_at_boot(name, value) is None:
+            size = len(('%s=%s' % (name, value)).encode('utf-8'))
+            hint = ('; remove the devices with state=absent and add them again to spread them over %s'
+                    % ', '.join(PPTDEVS_VARIABLES)) if name in PPTDEVS_VARIABLES else '; shorten it'
+            module.warn('%s in %s is %d bytes long as name=value, and at boot the kernel drops a loader variable '
+                        'longer than %d bytes entirely, so %s will not be set at all%s'
+                        % (name, module.params['path'], size, KENV_BOOT_MAX_LENGTH, name, hint))
     for var in PPTDEVS_VARIABLES:
-        value = conf.get(var) or ''
-        if len(value.encode('utf-8')) > KENV_MAX_VALUE_LENGTH:
-            module.warn('%s in %s is %d bytes long and the kernel cuts it at %d, losing the last devices; remove '
-                        'them with state=absent and add them again to spread them over %s'
-                        % (var, module.params['path'], len(value.encode('utf-8')), KENV_MAX_VALUE_LENGTH,
-                           ', '.join(PPTDEVS_VARIABLES)))
+        unread = [e for e in kernel_entries(conf.get(var)) if kernel_pptdev(e) is None]
+        if unread:
+            module.warn('%s in %s has entries vmm(4) cannot read as bus/slot/function (it separates entries by single '
+                        'spaces and reads each as %%d/%%d/%%d): %s' % (var, module.params['path'], ', '.join(map(repr, unread))))
+
+
+def warn_misread_lines(module, conf):
+    for lineno, line, reason in conf.problems():
+        module.warn('%s line %d %r: %s; fix or remove that line (this task rewrites only the lines of the names it '
+                    'manages)' % (module.params['path'], lineno, line, reason))
 
 
 def main():
@@ -397,10 +477,14 @@ def main():
             check_devices_exist(module, pptdevs)
         edited = EditedFile(params['path'], LOADER)
         edit(edited.conf, tunables, pptdevs, params['state'])
-        changed, diffs, backups = apply_edits(module, [edited], params['backup'])
+        # Read everything (kenv, kldstat, the later files) before writing: a command that fails here leaves the file
+        # as it was.
         reasons = reboot_reasons(module, edited.conf, tunables, bool(params['pptdevs']))
+        later_files = files_read_after(params['path'])
+        changed, diffs, backups = apply_edits(module, [edited], params['backup'])
+        warn_misread_lines(module, edited.conf)
         warn_long_values(module, edited.conf)
-        warn_overridden(module, params['path'], files_read_after(params['path']),
+        warn_overridden(module, params['path'], later_files,
                         [name for name, value in tunables.items() if value is not None]
                         + (list(PPTDEVS_VARIABLES) if params['pptdevs'] and params['state'] == 'present' else []),
                         'the loader reads')

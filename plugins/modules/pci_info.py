@@ -30,6 +30,7 @@ options:
       - A pciconf selector (V(pci0:3:0:0), V(pci3:0:0)), a pass-through entry (V(3/0/0)) or a device name as
         pciconf prints it (V(iwm0), V(ppt0), V(none2)).
       - When no device matches, O(selector) is not an error; RV(devices) and RV(wireless) are empty.
+      - A selector no PCI device can have (bus above 255, slot above 31, function above 7) is an error.
     type: str
 notes:
   - Unattached devices are named V(none) plus a counter that pciconf assigns in listing order, so V(none2) can
@@ -192,13 +193,21 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import (
 )
 
 
-def filter_devices(module, devices, selector):
+def validate_selector(module, selector):
+    """Fail before running anything on a selector that is malformed or that no PCI device can have."""
+    if selector is None:
+        return
+    try:
+        device_matches(dict(domain=0, bus=0, slot=0, function=0, name=''), selector)
+    except ValueError as exc:
+        module.fail_json(msg='selector: invalid selector %r: %s. Use pci0:3:0:0, 3/0/0 or a name such as iwm0.'
+                         % (selector, exc))
+
+
+def filter_devices(devices, selector):
     if selector is None:
         return devices
-    try:
-        return [device for device in devices if device_matches(device, selector)]
-    except ValueError as exc:
-        module.fail_json(msg='Invalid selector: %s. Use pci0:3:0:0, 3/0/0 or a name such as iwm0.' % exc)
+    return [device for device in devices if device_matches(device, selector)]
 
 
 def main():
@@ -208,6 +217,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    validate_selector(module, module.params['selector'])
     try:
         output = run_checked(module, ['pciconf', '-lv'])
     except CommandError as exc:
@@ -218,7 +228,7 @@ def main():
         module.fail_json(msg='Cannot read the output of pciconf -lv: %s' % exc, stdout=output)
     for line in unparsed:
         module.warn('Ignored a line of pciconf -lv output that is not a device: %r' % line)
-    devices = filter_devices(module, devices, module.params['selector'])
+    devices = filter_devices(devices, module.params['selector'])
     module.exit_json(
         changed=False,
         devices=devices,

@@ -52,7 +52,15 @@ options:
       - Variables to set, name to value. V(true)/V(false) are written as V(YES)/V(NO).
       - Names are sh identifiers (letters, digits and underscores). A value may not hold a double quote, a backslash,
         a backquote or a newline.
+      - Unless O(expand=true), a value may not hold what sh would expand or run when it reads the file or when
+        rc.subr(8) evals it (C($), C($(...)), C(${...}), C(;), C(&), C(|), C(<), C(>), C(\(), C(\))).
     type: dict
+  expand:
+    description:
+      - Allow values (and list elements) that sh expands or runs, such as C(${wifibox_flags}) or C($(hostname)).
+      - Off by default because rc.conf is sourced by sh at every boot, so such a value runs a command as root.
+    type: bool
+    default: false
   unset:
     description:
       - Variables whose every assignment is removed from the file (C(sysrc -x)).
@@ -120,6 +128,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+undone:
+  description: On failure, what the task took back (always empty; the file is written in one atomic step).
+  returned: failure
+  type: list
+  elements: str
+  sample: []
+left:
+  description: On failure, what stays changed (always empty, C(changed) is V(false)).
+  returned: failure
+  type: list
+  elements: str
+  sample: []
 file:
   description: The file that was read and, when it changed, written.
   returned: always
@@ -158,6 +178,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     RC_CONF_READ_AFTER,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
+from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal
+from ansible_collections.wifibox.bhyve.plugins.module_utils.shell import check_rc_value
 from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, read_text, warn_overridden
 
 
@@ -167,7 +189,14 @@ def validate_name(option, name):
         raise TaskError('%s: %s' % (option, error))
 
 
-def validate_elements(option, name, elements, delimiter):
+def check_shell(option, name, text, expand):
+    if not expand:
+        error = check_rc_value(option, name, text)
+        if error:
+            raise TaskError(error)
+
+
+def validate_elements(option, name, elements, delimiter, expand=False):
     if not isinstance(elements, list):
         elements = [elements]
     checked = []
@@ -176,6 +205,7 @@ def validate_elements(option, name, elements, delimiter):
         error = check_value(RC, name, text)
         if error:
             raise TaskError('%s: %s' % (option, error))
+        check_shell(option, name, text, expand)
         if not text.strip() or text != text.strip() or (delimiter.strip() and delimiter in text) or (
                 not delimiter.strip() and len(text.split()) != 1):
             raise TaskError('%s: %r is not a single element of %s: it is empty or holds the delimiter %r; '
@@ -192,6 +222,7 @@ class Task(object):
         if delimiter == '':
             raise TaskError('delimiter: give at least one character, such as a space or a comma')
         self.delimiter = delimiter
+        self.expand = params['expand']
         self.values = {}
         for name, value in (params['values'] or {}).items():
             validate_name('values', name)
@@ -199,6 +230,7 @@ class Task(object):
             error = check_value(RC, name, text)
             if error:
                 raise TaskError('values: %s' % error)
+            check_shell('values', name, text, params['expand'])
             self.values[name] = text
         self.unset = []
         for name in params['unset'] or []:
@@ -209,7 +241,7 @@ class Task(object):
         for option, target in (('add', self.add), ('remove', self.remove)):
             for name, elements in (params[option] or {}).items():
                 validate_name(option, name)
-                target[name] = validate_elements(option, name, elements, delimiter)
+                target[name] = validate_elements(option, name, elements, delimiter, params['expand'])
         self._check_overlaps()
 
     def _check_overlaps(self):
@@ -251,7 +283,7 @@ def files_read_after(path):
     return later
 
 
-def edit_list(edited, name, add, remove, delimiter):
+def edit_list(edited, name, add, remove, delimiter, expand=False):
     current = edited.conf.last(name)
     if current is not None and current.expands:
         raise TaskError(
@@ -265,7 +297,9 @@ def edit_list(edited, name, add, remove, delimiter):
     wanted = [element for element in elements if element not in remove]
     wanted += [element for index, element in enumerate(add) if element not in wanted and element not in add[:index]]
     if current is None or wanted != elements:
-        edited.conf.set(name, join_list(wanted, delimiter))
+        value = join_list(wanted, delimiter)
+        check_shell('add' if add else 'remove', name, value, expand)
+        edited.conf.set(name, value)
 
 
 def edit(edited, task):
@@ -274,7 +308,7 @@ def edit(edited, task):
     for name in task.unset:
         edited.conf.unset(name)
     for name in task.list_names():
-        edit_list(edited, name, task.add.get(name, []), task.remove.get(name, []), task.delimiter)
+        edit_list(edited, name, task.add.get(name, []), task.remove.get(name, []), task.delimiter, task.expand)
 
 
 def main():
@@ -287,20 +321,23 @@ def main():
             add=dict(type='dict'),
             remove=dict(type='dict'),
             delimiter=dict(type='str', default=' '),
+            expand=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
         ),
         required_one_of=[('values', 'unset', 'add', 'remove')],
         mutually_exclusive=[('path', 'service')],
         supports_check_mode=True,
     )
+    journal = Journal(module)
     try:
         task = Task(module.params)
         path = target_path(module.params)
         edited = EditedFile(path, RC)
         edit(edited, task)
-        changed, diffs, backups = apply_edits(module, [edited], module.params['backup'])
+        changed, diffs, backups = apply_edits(module, [edited], module.params['backup'], journal)
     except (TaskError, FileEditError) as exc:
-        module.fail_json(msg=str(exc))
+        # One atomic write: it either happened or not; the journal reports it the same way as the other modules.
+        journal.fail(str(exc))
     warn_overridden(module, path, files_read_after(path), [name for name in task.names() if name not in task.unset], 'is read')
     result = dict(
         changed=changed,

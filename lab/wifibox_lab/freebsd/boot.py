@@ -19,12 +19,14 @@ def new_state(profile, laptop, hostname):
 
 def power_on(state, root):
     """Reset the kernel to a fresh boot of the files under `root` (the laptop's /)."""
-    env, load, messages = loaderconf.read_all(root, state["osreldate"])
     maker, product, version, bios = state["smbios"]
     smbios = {"smbios.system.maker": maker, "smbios.system.product": product,
               "smbios.system.version": version, "smbios.bios.version": bios,
               "smbios.planar.maker": maker}
-    env = dict(smbios, **env)  # the loader sets smbios.* before it reads loader.conf
+    # the loader sets smbios.* before it reads loader.conf ($smbios.x expands in values)
+    loader_env, load, messages = loaderconf.read_all(root, state["osreldate"], smbios)
+    kernel_warnings = []
+    env = loaderconf.kernel_env(loader_env, kernel_warnings)
     for d in state["devices"]:
         d["attached"] = None
         d.pop("fixed", None)          # devctl set driver does not survive a reboot
@@ -36,6 +38,8 @@ def power_on(state, root):
                  loader_messages=messages, autoloaded=[], boottime=boottime)
     state.pop("next_kld_id", None)
     state.pop("next_mod_id", None)
+    state.pop("iommu_init_tried", None)
+    state.pop("iommu_initialized", None)
     state["boots"] = state.get("boots", 0) + 1
     # The loader loads every module before the kernel probes any device, so probe once at
     # the end: ppt sees pptdevs only when vmm.ko was among them.
@@ -46,7 +50,8 @@ def power_on(state, root):
     for dev in state["devices"]:
         kernel.probe(state, dev)
     state["dmesg"] = dmesg_at_boot(state)
-    return messages
+    state["dmesg"][3:3] = kernel_warnings  # printed while the kernel copies the environment
+    return messages + kernel_warnings
 
 
 def dmesg_at_boot(state):

@@ -4,6 +4,8 @@ FREEBSD.md sections 1 and 4: ppt's probe wins (BUS_PROBE_SPECIFIC) for a non-bri
 device listed in kenv pptdevs/pptdevs2/pptdevs3 while vmm.ko is loaded; loading a module
 later only attaches to devices that are still unattached.
 """
+import re
+
 from . import kmod, pci
 
 PPT_KENV = ("pptdevs", "pptdevs2", "pptdevs3")
@@ -66,6 +68,9 @@ def unload(state, entry):
         return "EBUSY"
     state["klds"].remove(entry)
     state["klds"][0]["refs"] -= 1
+    if key == "vmm":  # the next load of vmm.ko starts with an uninitialized IOMMU
+        state.pop("iommu_init_tried", None)
+        state.pop("iommu_initialized", None)
     for dep in kmod.FILES.get(key, {}).get("deps", []):
         d = loaded_file(state, dep)
         if d:
@@ -92,11 +97,44 @@ def driver_available(state, driver):
     return bool(f and loaded_file(state, f))
 
 
-def ppt_listed(state, dev):
-    wanted = set()
+_SSCANF_INT = re.compile(r"[ \t\n\v\f\r]*([-+]?[0-9]+)")
+
+
+def scan_bsf(token):
+    """sscanf(token, "%d/%d/%d") -> (count, [numbers]): leading blanks and signs are read,
+    anything after the third number is ignored."""
+    numbers, pos = [], 0
+    for i in range(3):
+        if i:
+            if token[pos:pos + 1] != "/":
+                break
+            pos += 1
+        m = _SSCANF_INT.match(token, pos)
+        if not m:
+            break
+        numbers.append(int(m.group(1)))
+        pos = m.end()
+    return len(numbers), numbers
+
+
+def pptdevs_entries(state):
+    """The (bus, slot, function) vmm_is_pptdev() finds in pptdevs, pptdevs2, pptdevs3.
+
+    Each value is cut at every single space (no other blank separates entries) and each
+    piece read with sscanf("%d/%d/%d"); pieces that do not give three numbers are skipped.
+    """
+    found = []
     for var in PPT_KENV:
-        wanted.update(state["kenv"].get(var, "").split())
-    return pci.bsf(dev) in wanted and (dev["hdr"] & 0x7f) == 0
+        for token in state["kenv"].get(var, "").split(" "):
+            n, numbers = scan_bsf(token)
+            if n == 3:
+                found.append(tuple(numbers))
+    return found
+
+
+def ppt_listed(state, dev):
+    _, b, s, f = dev["bsf4"]
+    return (b, s, f) in pptdevs_entries(state) and (dev["hdr"] & 0x7f) == 0
 
 
 # Units taken by devices pciconf does not list: pcib0 is the ACPI host-PCI bridge.
@@ -185,6 +223,16 @@ def find_device(state, arg):
 
 def ppt_count(state):
     return sum(1 for d in present(state) if (d.get("attached") or {}).get("driver") == "ppt")
+
+
+def assign_pptdev(state):
+    """vm_assign_pptdev() (vmm.c): the first device given to a VM creates its IOMMU domain, and
+    iommu_create_domain() (iommu.c) runs iommu_init() once per load of vmm.ko: that is when
+    hw.vmm.iommu.initialized becomes 1, if the IOMMU is there and enabled. -> error or None."""
+    if not state.get("iommu_init_tried"):
+        state["iommu_init_tried"] = True
+        state["iommu_initialized"] = iommu_enabled(state)
+    return None if state["iommu_initialized"] else "ENXIO"
 
 
 def iommu_enabled(state):

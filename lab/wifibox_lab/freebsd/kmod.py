@@ -29,6 +29,8 @@ FILES = {
     "zfs": {"modules": ["zfsctrl", "zfs", "zfs_zvol", "zfs_vdev"], "deps": [], "size": 0x5f7e48},
     "cryptodev": {"modules": ["cryptodev"], "deps": [], "size": 0x2a08},
     "acpi_video": {"modules": ["acpi_video"], "deps": [], "size": 0x6c60},
+    # pf(4): GENERIC leaves it out; rc.d/pf loads it (required_modules="pf").
+    "pf": {"modules": ["pf"], "deps": [], "size": 0x76b10},
 }
 
 # Modules compiled into GENERIC (kldstat -m finds them; kldload says "already loaded or in kernel").

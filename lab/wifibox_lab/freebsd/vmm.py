@@ -15,7 +15,7 @@ def create(ctx, st, name, memory_mb, wired, loader):
         kernel.load(st, "vmm")
     if name in st["vms"]:
         return "EEXIST"
-    used = sum(v["memory_mb"] for v in st["vms"].values() if v.get("wired"))
+    used = sum(memory_in_use(v) for v in st["vms"].values())
     if wired and (used + memory_mb) * (1 << 20) > st["physmem"] - (1 << 30):
         return "ENOMEM"
     st["vms"][name] = {"memory_mb": memory_mb, "wired": wired, "loader": loader, "pid": None,
@@ -27,6 +27,12 @@ def create(ctx, st, name, memory_mb, wired, loader):
     except PermissionError:
         open(node(ctx, name), "w").close()  # unit tests without CAP_MKNOD
     return None
+
+
+def memory_in_use(vm):
+    """MB a VM takes from the laptop: its wired memory, or what its real guest (qemu) holds."""
+    rss = vm.get("rss_mb", 0) if running(vm) else 0
+    return max(vm["memory_mb"] if vm.get("wired") else 0, rss)
 
 
 def destroy(ctx, st, name):

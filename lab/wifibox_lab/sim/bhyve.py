@@ -233,6 +233,8 @@ def _passthru(ctx, st, vm, conf, wired):
     for other_name, other in st["vms"].items():
         if other is not vm and label in other.get("ppt", []) and vmm.running(other):
             raise InitError("EBUSY", "vm_assign_pptdev: Device busy")
+    if kernel.assign_pptdev(st):
+        raise InitError("ENXIO", "PCI device at %s is not using the ppt(4) driver" % label)
     vm["ppt"].append(label)
 
 

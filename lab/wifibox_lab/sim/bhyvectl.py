@@ -10,6 +10,15 @@ USAGE = ("Usage: bhyvectl --vm=<vmname>\n"
 
 
 def main(ctx, argv):
+    # bhyve reads the request when the signal arrives: send it once the state is written
+    pending = []
+    code = _main(ctx, argv, pending)
+    for pid in pending:
+        _signal({"pid": pid}, signal.SIGUSR1)
+    return code
+
+
+def _main(ctx, argv, pending):
     name, actions = None, []
     for a in argv:
         if a.startswith("--vm="):
@@ -37,14 +46,14 @@ def main(ctx, argv):
         if "--destroy" in actions:
             if vmm.running(vm):
                 vm["request"] = "error"  # the running bhyve loses its VM and exits 4
-                _signal(vm, signal.SIGUSR1)
+                pending.append(vm["pid"])
             vmm.destroy(ctx, st, name)
             return 0
         for action, request in (("--force-reset", "reboot"), ("--force-poweroff", "poweroff")):
             if action in actions:
                 if vmm.running(vm):
                     vm["request"] = request
-                    _signal(vm, signal.SIGUSR1)
+                    pending.append(vm["pid"])
                 return 0
         if "--get-stats" in actions or "--get-all" in actions:
             ctx.print("vcpu0 stats:",

@@ -28,18 +28,21 @@ def _dev(st, arg):
 
 
 def _set(ctx, arg, driver, force):
+    """DEV_SET_DRIVER (subr_bus.c): the same driver is a no-op; a driver no loaded module
+    registered on the bus fails with ENOENT before anything changes (ppt before vmm.ko);
+    then an attached device needs -f (else EBUSY), is detached, fixed to the class, probed."""
     with state.locked(ctx.laptop_dir) as st:
         dev = _dev(st, arg)
         if dev is None:
             return ctx.errx(1, "Failed to set %s driver to %s: No such file or directory"
                             % (arg, driver))
+        if (dev.get("attached") or {}).get("driver") == driver:
+            return 0
+        if not kernel.driver_available(st, driver):
+            return ctx.errx(1, "Failed to set %s driver to %s: No such file or directory"
+                            % (arg, driver))
         if dev.get("attached") and not force:
             return ctx.errx(1, "Failed to set %s driver to %s: Device busy" % (arg, driver))
-        if not kernel.driver_available(st, driver):
-            dev["attached"] = None
-            dev["fixed"] = driver
-            return ctx.errx(1, "Failed to set %s driver to %s: Device not configured"
-                            % (arg, driver))
         dev["attached"] = None
         dev["fixed"] = driver
         kernel.attach(st, dev, driver)
@@ -53,16 +56,22 @@ def _wlans_follow(st):
 
 
 def _clear(ctx, arg, force):
+    """DEV_CLEAR_DRIVER: nothing to do without a fixed class; an attached device needs -f;
+    then any driver may probe it again (ENXIO when none attaches)."""
     with state.locked(ctx.laptop_dir) as st:
         dev = _dev(st, arg)
         if dev is None:
             return ctx.errx(1, "Failed to clear %s driver: No such file or directory" % arg)
+        if not dev.get("fixed"):
+            return 0
         if dev.get("attached") and not force:
             return ctx.errx(1, "Failed to clear %s driver: Device busy" % arg)
         dev.pop("fixed", None)
         dev["attached"] = None
         kernel.probe(st, dev)
         _wlans_follow(st)
+        if not dev.get("attached"):
+            return ctx.errx(1, "Failed to clear %s driver: Device not configured" % arg)
     return 0
 
 

@@ -332,7 +332,7 @@ def _addm(ctx, st, bridge, member, links):
     r = _ip("link", "set", linux_name(member), "master", linux_name(bridge))
     if r.returncode:
         return ctx.errx(1, "BRDGADD %s: Invalid argument" % member)
-    _ip("link", "set", linux_name(member), "up")  # the bridge puts members in promisc + up
+    # bridge_ioctl_add() (if_bridge.c) makes the member promiscuous but does not bring it up
     st["ifaces"].setdefault(bridge, {}).setdefault("members", []).append(member)
     return 0
 
@@ -352,6 +352,31 @@ def _attached_driver(st, unit_name):
     """Is there a PCI device attached as `iwm0` etc.?"""
     return any(d.get("attached") and "%s%d" % (d["attached"]["driver"], d["attached"]["unit"])
                == unit_name for d in kernel.present(st))
+
+
+def members_in_order(st, link, links):
+    """A bridge's members as BRDGGIFS lists them: newest first (if_bridge.c inserts each new
+    member at the head of sc_iflist)."""
+    name = bsd_name(link["ifname"])
+    linux = [l for l in links if l.get("master") == link["ifname"]]
+    added = st["ifaces"].get(name, {}).get("members", [])
+    known = [m for m in reversed(added) if find(linux, m)]
+    return [find(linux, m) for m in known] + [l for l in linux if bsd_name(l["ifname"]) not in known]
+
+
+def drop_bridges_without_driver(st):
+    """kldunload if_bridge: MOD_UNLOAD detaches the bridge cloner (if_bridge.c), which destroys
+    every bridge, renamed ones included; their members are released."""
+    if kernel.loaded_file(st, "if_bridge"):
+        return
+    for name, meta in list(st["ifaces"].items()):
+        if meta.get("cloner") != "bridge":
+            continue
+        _ip("link", "del", linux_name(name))
+        st["ifaces"].pop(name)
+        units = st["cloners"].get("bridge", [])
+        if meta["unit"] in units:
+            units.remove(meta["unit"])
 
 
 def drop_orphan_wlans(st):
@@ -438,7 +463,7 @@ def status(st, link, links):
             line += " broadcast %s" % a.get("broadcast", net.network.broadcast_address)
         lines.append(line)
     if k == "bridge":
-        members = [l for l in links if l.get("master") == link["ifname"]]
+        members = members_in_order(st, link, links)
         root = "00:00:00:00:00:00"  # as FREEBSD.md's example shows, members or not
         lines += ["\tid %s priority 32768 hellotime 2 fwddelay 15" % root,
                   "\tmaxage 20 holdcnt 6 proto rstp maxaddr 2000 timeout 1200",

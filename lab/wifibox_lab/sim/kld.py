@@ -92,6 +92,7 @@ def kldunload(ctx, argv):
                 failed = True
         from . import ifconfig
         ifconfig.drop_orphan_wlans(st)
+        ifconfig.drop_bridges_without_driver(st)
     return 1 if failed else 0
 
 

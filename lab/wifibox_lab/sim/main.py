@@ -12,7 +12,7 @@ COMMANDS = {
     "rcorder": "rcorder", "service": "service", "bhyve": "bhyve", "bhyvectl": "bhyvectl",
     "daemon": "daemon", "pkg": "pkg", "cu": "cu", "grub-bhyve": "grub_bhyve",
     "devd": "devd", "acpiconf": "acpiconf", "dmesg": "dmesg",
-    "shutdown": "shutdown", "reboot": "shutdown",
+    "shutdown": "shutdown", "reboot": "shutdown", "pfctl": "pfctl",
 }
 
 # Where FreeBSD keeps each command (the laptop's PATH dirs resolve here first).
@@ -23,7 +23,7 @@ LOCATION = {
     "rcorder": "/sbin", "service": "/usr/sbin", "bhyve": "/usr/sbin", "bhyvectl": "/usr/sbin",
     "daemon": "/usr/sbin", "pkg": "/usr/local/sbin", "cu": "/usr/bin",
     "grub-bhyve": "/usr/local/sbin", "devd": "/sbin", "acpiconf": "/usr/sbin",
-    "dmesg": "/sbin", "shutdown": "/sbin", "reboot": "/sbin",
+    "dmesg": "/sbin", "shutdown": "/sbin", "reboot": "/sbin", "pfctl": "/sbin",
 }
 
 

@@ -23,10 +23,14 @@ REPO = {
                              "/usr/local/share/uefi-firmware/BHYVE_UEFI_VARS.fd": "firmware"}},
     "bhyve-firmware": {"version": "1.0_2", "comment": "Collection of Firmware for bhyve",
                        "deps": ["edk2-bhyve"], "files": {}},
-    # The UEFI generation of the guest (WIFIBOX.md: since alpine 20260405, esp.img + root.img).
+    # the lab's guest (wifibox_lab.guest.image): esp.img is its kernel, root.img its root
+    # (the UEFI layout since 20260405); disk.img stands for the older grub layout, so that
+    # both layouts can be tested with one package (the real package has one or the other)
     "wifibox-alpine": {"version": "20260405", "comment": "Wifibox guest based on Alpine Linux",
-                       "files": {"/usr/local/share/wifibox/esp.img": "image",
-                                 "/usr/local/share/wifibox/root.img": "image"}},
+                       "deps": ["edk2-bhyve"],
+                       "files": {"/usr/local/share/wifibox/esp.img": "guest-esp",
+                                 "/usr/local/share/wifibox/root.img": "guest-root",
+                                 "/usr/local/share/wifibox/disk.img": "image"}},
     "wifibox-core": {"version": "0.13.0", "comment": "Wifibox core scripts",
                      "deps": ["grub2-bhyve"], "files": {}},
     "socat": {"version": "1.8.0.0", "comment": "Multipurpose relay and proxy", "files": {}},
@@ -146,6 +150,12 @@ def install(ctx, args):
             return 1
     if state.fault(state.read(ctx.laptop_dir), "disk-full"):
         return ctx.errx(1, "Not enough space to install (No space left on device)")
+    if any(kind.startswith("guest-") for n in todo for kind in REPO[n]["files"].values()):
+        from ..guest import image
+        try:
+            image.ensure()
+        except image.BuildError as e:
+            return ctx.errx(1, "wifibox-alpine: %s" % e)
     for i, n in enumerate(todo, 1):
         if not quiet:
             ctx.print("[%d/%d] Installing %s-%s..." % (i, len(todo), n, REPO[n]["version"]),
@@ -160,7 +170,9 @@ def install(ctx, args):
 def _create(ctx, path, kind):
     p = ctx.path(path)
     os.makedirs(os.path.dirname(p), exist_ok=True)
-    if kind == "shim":
+    if kind in ("guest-esp", "guest-root"):
+        _guest_image(p, kind)
+    elif kind == "shim":
         from .. import rootfs
         with open(p, "w") as f:
             f.write(rootfs.shim_text(ctx.laptop_dir, os.path.basename(path)))
@@ -168,6 +180,20 @@ def _create(ctx, path, kind):
     else:
         with open(p, "wb") as f:
             f.write(b"wifibox-lab %s %s\n" % (kind.encode(), path.encode()))
+
+
+def _guest_image(dest, kind):
+    """The lab guest image from its cache (built first if its inputs changed)."""
+    from ..guest import image
+    kernel, initrd = image.ensure()
+    src = kernel if kind == "guest-esp" else initrd
+    tmp = dest + ".pkgnew"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    import shutil
+    shutil.copyfile(src, tmp)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, dest)
 
 
 def delete(ctx, args):

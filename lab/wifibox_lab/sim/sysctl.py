@@ -2,7 +2,7 @@
 import getopt
 import time
 
-from ..freebsd import kernel, state
+from ..freebsd import kernel, state, vmm
 
 # writable at runtime -> default value (the lab keeps changes until reboot)
 WRITABLE = {"net.link.tap.up_on_open": "0", "net.inet.ip.forwarding": "0",
@@ -13,6 +13,8 @@ WRITABLE = {"net.link.tap.up_on_open": "0", "net.inet.ip.forwarding": "0",
 def oids(st):
     """Every OID's current value as a string, plus its kind: 'rw', 'ro' or 'tun' (RDTUN)."""
     ncpu = st["ncpu"]
+    pages = st["physmem"] // 4096
+    free = max(0, pages // 2 - sum(vmm.memory_in_use(v) for v in st["vms"].values()) * 256)
     t = {
         "kern.ostype": ("FreeBSD", "ro"), "kern.osrelease": (st["kernel"], "ro"),
         "kern.osreldate": (str(st["osreldate"]), "ro"),
@@ -22,8 +24,14 @@ def oids(st):
         "hw.model": (st["cpu"], "ro"), "hw.ncpu": (str(ncpu), "ro"),
         "hw.physmem": (str(st["physmem"]), "ro"), "hw.realmem": (str(st["physmem"]), "ro"),
         "hw.pagesize": ("4096", "ro"), "kern.smp.cpus": (str(ncpu), "ro"),
-        "vm.stats.vm.v_page_count": (str(st["physmem"] // 4096), "ro"),
-        "vm.stats.vm.v_free_count": (str(st["physmem"] // 4096 // 2), "ro"),
+        # vm_meter.c: the page queues split v_page_count (free, inactive, active, laundry, wired);
+        # what running VMs hold (wired memory, a lab guest's qemu RSS) comes out of free
+        "vm.stats.vm.v_page_count": (str(pages), "ro"),
+        "vm.stats.vm.v_free_count": (str(free), "ro"),
+        "vm.stats.vm.v_inactive_count": (str(pages // 8), "ro"),
+        "vm.stats.vm.v_active_count": (str(pages // 8), "ro"),
+        "vm.stats.vm.v_laundry_count": ("0", "ro"),
+        "vm.stats.vm.v_wire_count": (str(pages - free - 2 * (pages // 8)), "ro"),
         "vm.stats.vm.v_page_size": ("4096", "ro"), "hw.vmm.maxcpu": None,
     }
     del t["hw.vmm.maxcpu"]
@@ -32,7 +40,8 @@ def oids(st):
         t[name] = (value, "rw")
     if kernel.loaded_file(st, "vmm"):
         kenv, intel = st["kenv"], st["vendor"] == "GenuineIntel"
-        iommu_on = kernel.iommu_enabled(st) and kernel.ppt_count(st) > 0
+        # 0 until the first pass-through device is given to a VM (kernel.assign_pptdev)
+        iommu_on = bool(st.get("iommu_initialized"))
         t.update({
             "hw.vmm.maxcpu": (kenv.get("hw.vmm.maxcpu", str(min(ncpu, 16))), "tun"),
             "hw.vmm.ppt.devices": (str(kernel.ppt_count(st)), "ro"),

@@ -203,6 +203,19 @@ def check_wpa_supplicant(path):
     return ok, out
 
 
+def check_hostapd(path):
+    """Real hostapd reads the file in an empty network namespace: it parses the whole file, then stops at the driver.
+
+    A bad line prints "Line N: ..." and "N errors found in configuration file"; a good file gets as far
+    as initialising the nl80211 driver, which fails here as there is no Wi-Fi device.
+    """
+    proc = sh(['unshare', '--net', 'timeout', '10', 'hostapd', path], check=False)
+    out = proc.stdout + proc.stderr
+    ok = 'errors found in configuration file' not in out and not re.search(r'^Line \d+:', out, re.M) \
+        and "Failed to initialize driver 'nl80211'" in out
+    return ok, out
+
+
 def check_ifquery(path, work):
     """ifquery (ifupdown) reads the file and lists its interfaces; returns (ok, output, {iface: options})."""
     state = os.path.join(work, 'ifstate')

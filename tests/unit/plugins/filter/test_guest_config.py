@@ -207,7 +207,7 @@ def test_same_file_name_from_two_places(tmp_path):
 
 def test_filters_are_registered():
     names = {'wpa_ssid', 'wpa_passphrase', 'uci_quote', 'guest_ipinfo', 'guest_validate', 'guest_mask_secrets',
-             'guest_masked_diff', 'wpa_string', 'wpa_psk_derive', 'wpa_passphrase_quoted'}
+             'guest_masked_diff', 'wpa_string', 'wpa_psk_derive', 'wpa_passphrase_quoted', 'guest_ap_radio'}
     assert set(gc.FilterModule().filters()) == names
 
 

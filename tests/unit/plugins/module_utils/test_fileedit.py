@@ -85,10 +85,11 @@ def test_a_directory_or_non_utf8_file_is_a_clear_error(tmp_path):
 
 
 def test_syntax_error_names_the_file_and_the_line(tmp_path):
-    path = tmp_path / 'loader.conf'
+    # rc.conf only: loader.conf lines the loader misreads are kept and reported (ConfFile.problems)
+    path = tmp_path / 'rc.conf'
     path.write_text('ok="1"\nbroken="\n')
     with pytest.raises(FileEditError) as caught:
-        EditedFile(str(path), LOADER)
+        EditedFile(str(path), RC)
     assert 'cannot edit %s safely: line 2' % path in str(caught.value)
 
 
@@ -103,3 +104,66 @@ def test_all_files_are_checked_before_the_first_is_written(tmp_path, tmp):
     with pytest.raises(FileEditError, match='does not exist'):
         apply_edits(module, [first, second])
     assert good.read_text() == 'a="1"\n' and module.moved == []
+
+
+# --- writing next to the target, and what a killed writer left ---------------------------------
+
+def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import write_atomically
+    target = tmp_path / 'rc.conf'
+    target.write_text('a="1"\n')
+    dead = tmp_path / '.rc.conf.999999999.wifibox-tmp'
+    dead.write_text('half')
+    live = tmp_path / ('.rc.conf.%d.wifibox-tmp' % os.getppid())
+    live.write_text('another writer at work')
+    other = tmp_path / '.loader.conf.999999999.wifibox-tmp'
+    other.write_text('not this file\'s')
+    write_atomically(FakeModule(tmp_path), str(target), 'a="2"\n')
+    assert target.read_text() == 'a="2"\n'
+    assert not dead.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    import errno
+    import os
+    from ansible_collections.wifibox.bhyve.plugins.module_utils import fileedit
+    target = tmp_path / 'loader.conf'
+    target.write_text('vmm_load="YES"\n')
+    edited = EditedFile(str(target), LOADER)
+    edited.conf.set('nmdm_load', 'YES')
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(fileedit.os, 'fsync', full)
+    with pytest.raises(FileEditError) as caught:
+        apply_edits(FakeModule(tmp_path), [edited])
+    assert 'No space left on device' in str(caught.value) and 'the file was not changed' in str(caught.value)
+    assert target.read_text() == 'vmm_load="YES"\n'
+    assert [p.name for p in tmp_path.iterdir()] == ['loader.conf']
+
+
+def test_restore_puts_back_the_old_text_or_removes_a_new_file(tmp_path):
+    old = tmp_path / 'old.conf'
+    old.write_text('a="1"\n')
+    new = tmp_path / 'new.conf'
+    module = FakeModule(tmp_path)
+    for path in (old, new):
+        edited = EditedFile(str(path), RC)
+        edited.conf.set('b', '2')
+        edited.save(module)
+        assert 'b="2"' in path.read_text()
+        edited.restore(module)
+    assert old.read_text() == 'a="1"\n' and not new.exists()
+
+
+def test_a_run_with_nothing_to_change_still_removes_a_killed_runs_temporary(tmp_path):
+    target = tmp_path / 'rc.conf'
+    target.write_text('a="1"\n')
+    dead = tmp_path / '.rc.conf.999999999.wifibox-tmp'
+    dead.write_text('half')
+    edited = EditedFile(str(target), RC)
+    edited.conf.set('a', '1')
+    assert apply_edits(FakeModule(tmp_path, check_mode=True), [edited])[0] is False and dead.exists()
+    assert apply_edits(FakeModule(tmp_path), [edited])[0] is False and not dead.exists()

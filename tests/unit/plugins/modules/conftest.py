@@ -55,7 +55,16 @@ class FakeHost(object):
         return tuple(argv) in self.calls
 
     def changing_calls(self, programs=('kldload', 'kldunload', 'ifconfig', 'sysctl')):
-        return [call for call in self.calls if call[0] in programs]
+        return [call for call in self.calls if call[0] in programs and not is_read(call)]
+
+
+def is_read(call):
+    """Calls that only read: sysctl -n OID, ifconfig, ifconfig -l, ifconfig -g GROUP, ifconfig NAME."""
+    if call[0] == 'sysctl':
+        return len(call) == 3 and call[1] == '-n'
+    if call[0] == 'ifconfig':
+        return len(call) <= 2 or call[1] == '-g'
+    return False
 
 
 @pytest.fixture

@@ -22,6 +22,29 @@ WIFIBOX0_DOWN_EMPTY = fixture('wifibox0-down-empty-13.txt')
 MISSING = dict(rc=1, err='ifconfig: interface wifibox0 does not exist\n')
 
 
+def tap_output(name, mtu=1500, opened_by=None):
+    """ifconfig TAP as FreeBSD 14 prints it (FREEBSD.md section 5)."""
+    text = ('%s: flags=8902<BROADCAST,PROMISC,SIMPLEX,MULTICAST> metric 0 mtu %d\n'
+            '\toptions=80000<LINKSTATE>\n\tether 58:9c:fc:00:00:01\n\tgroups: tap\n'
+            '\tmedia: Ethernet 1000baseT <full-duplex>\n\tstatus: no carrier\n' % (name, mtu))
+    if opened_by:
+        text += '\tOpened by PID %d\n' % opened_by
+    return text
+
+
+LO0 = ('lo0: flags=1008049<UP,LOOPBACK,RUNNING,MULTICAST,LOWER_UP> metric 0 mtu 16384\n'
+       '\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>\n'
+       '\tinet 127.0.0.1 netmask 0xff000000\n\tgroups: lo\n')
+
+
+@pytest.fixture(autouse=True)
+def taps(host):
+    for name in ('tap0', 'tap1', 'tap2', 'tap3', 'wbtap'):
+        host.on('ifconfig', name, out=tap_output(name))
+    host.on('ifconfig', 'lo0', out=LO0)
+    host.on('kldstat', '-q', '-m', 'if_bridge')
+
+
 def interfaces(host, *names):
     host.on('ifconfig', '-l', out=' '.join(names) + '\n')
 
@@ -49,7 +72,7 @@ def test_check_mode_plans_without_running(host, run):
     result = run(bridge.main, dict(members=['tap0']), check_mode=True)
     assert result['changed'] and result['members'] == ['tap0'] and result['exists']
     assert len(result['commands']) == 3
-    assert host.calls == [('ifconfig', '-l')]
+    assert host.calls == [('ifconfig', '-l'), ('kldstat', '-q', '-m', 'if_bridge')]
 
 
 def test_second_run_changes_nothing(host, run):
@@ -77,7 +100,7 @@ def test_purge_members(host, run):
     host.on('ifconfig', 'wifibox0', 'addm', 'tap1')
     host.on('ifconfig', 'wifibox0', 'deletem', 'tap0')
     result = run(bridge.main, dict(members=['tap1'], purge_members=True))
-    assert result['commands'] == [['ifconfig', 'wifibox0', 'addm', 'tap1'], ['ifconfig', 'wifibox0', 'deletem', 'tap0']]
+    assert result['commands'] == [['ifconfig', 'wifibox0', 'deletem', 'tap0'], ['ifconfig', 'wifibox0', 'addm', 'tap1']]
 
 
 def test_renames_an_existing_bridge(host, run):

@@ -52,7 +52,7 @@ def test_intel_thinkpad_before_setup(host, run, dmesg):
     assert facts['freebsd'] == {'userland': '14.1-RELEASE-p6', 'kernel_installed': '14.1-RELEASE-p6',
                                 'kernel_running': '14.1-RELEASE-p5', 'osreldate': 1401000, 'major': 14}
     assert facts['cpu'] == {'model': 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'vendor': 'intel', 'origin': 'GenuineIntel'}
-    assert facts['vmm'] == {'loaded': False, 'ppt_devices': None, 'pptdevs': []}
+    assert facts['vmm'] == {'loaded': False, 'ppt_devices': None, 'pptdevs': [], 'vms': []}
     assert facts['iommu'] == {'kind': 'vt-d', 'enabled': True, 'initialized': None, 'amdvi_count': None, 'units': 2}
     assert facts['memory'] == {'physical': 17014808576, 'free': 2411265 * 4096, 'inactive': 524288 * 4096}
     (card,) = facts['wireless']
@@ -68,7 +68,7 @@ def test_intel_after_reboot_with_the_card_held_by_ppt(host, run, dmesg):
            kenv={'pptdevs': '3/0/0'})
     facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
     assert facts['cpu']['vendor'] == 'intel' and facts['cpu']['origin'] is None
-    assert facts['vmm'] == {'loaded': True, 'ppt_devices': 1, 'pptdevs': ['3/0/0']}
+    assert facts['vmm'] == {'loaded': True, 'ppt_devices': 1, 'pptdevs': ['3/0/0'], 'vms': []}
     assert facts['iommu']['initialized'] is True
     (card,) = facts['wireless']
     assert card['held_by_ppt'] and card['native_driver'] is None and card['kernel_module'] is None
@@ -107,11 +107,32 @@ def test_firmware_without_an_iommu_warns_with_the_fix(host, run, dmesg):
     assert any('no IOMMU' in text and 'VT-d' in text and 'firmware setup' in text for text in facts['warnings'])
 
 
-def test_iommu_not_initialized(host, run, dmesg):
-    laptop(host, 'Intel(R) Core(TM) i5-2520M CPU @ 2.50GHz', 'thinkpad-t480-14.txt',
-           sysctls={'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '0'})
+@pytest.fixture(autouse=True)
+def vmm_dir(tmp_path, monkeypatch):
+    path = tmp_path / 'vmm'
+    path.mkdir()
+    monkeypatch.setattr(host_facts, 'VMM_DEV_DIR', str(path))
+    return path
+
+
+def test_iommu_not_yet_initialized_before_the_vm_starts_is_fine(host, run, dmesg, vmm_dir):
+    """iommu.c/vmm.c: the IOMMU is initialized at the first vm_assign_pptdev(), not when ppt claims a device."""
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-ppt.txt',
+           sysctls={'hw.vmm.ppt.devices': '1', 'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '0'},
+           kenv={'pptdevs': '3/0/0'})
     facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
-    assert any('IOMMU is not initialized' in text and 'firmware setup' in text for text in facts['warnings'])
+    assert facts['iommu']['initialized'] is False and facts['vmm']['vms'] == []
+    assert not any('IOMMU' in text for text in facts['warnings'])
+
+
+def test_iommu_not_initialized_while_a_vm_exists(host, run, dmesg, vmm_dir):
+    (vmm_dir / 'wifibox').write_text('')
+    laptop(host, 'Intel(R) Core(TM) i5-2520M CPU @ 2.50GHz', 'thinkpad-t480-ppt.txt',
+           sysctls={'hw.vmm.ppt.devices': '1', 'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '0'})
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['vmm']['vms'] == ['wifibox']
+    assert any('IOMMU is not initialized' in text and 'wifibox' in text and 'firmware setup' in text
+               for text in facts['warnings'])
 
 
 def test_no_wifi_card_and_a_broadcom_card(host, run, dmesg):

@@ -25,6 +25,22 @@ def not_loaded(host, name, in_kernel=False):
     host.on('kldstat', '-q', '-m', name, rc=0 if in_kernel else 1)
 
 
+KO_FILES = ('vmm', 'nmdm', 'if_bridge', 'bridgestp', 'if_iwm')
+
+
+@pytest.fixture(autouse=True)
+def module_dir(tmp_path, host):
+    """A kern.module_path with the .ko files of KO_FILES, as kldload would search it."""
+    kernel = tmp_path / 'kernel'
+    kernel.mkdir()
+    for name in KO_FILES:
+        (kernel / (name + '.ko')).write_text('')
+    host.on('sysctl', '-n', 'kern.module_path', out='%s;%s\n' % (kernel, tmp_path / 'modules'))
+    host.on('ifconfig', '-g', 'bridge', out='')
+    host.on('kldstat', out=HEADER)
+    return kernel
+
+
 @pytest.fixture
 def vmdir(tmp_path, monkeypatch):
     path = tmp_path / 'vmm'
@@ -97,10 +113,21 @@ def test_unloading_dependents_first_in_one_task(host, run, vmdir):
     loaded(host, 'if_bridge')
     host.on('kldstat', '-n', 'bridgestp', out=HEADER + ROWS['bridgestp'])
     host.on('kldstat', '-n', 'bridgestp', out=HEADER + ROWS['bridgestp'].replace('  2 ', '  1 '))
+    host.on('ifconfig', '-g', 'bridge', out='')
     host.on('kldunload', 'if_bridge')
     host.on('kldunload', 'bridgestp')
     result = run(kld.main, dict(name=['if_bridge', 'bridgestp'], state='absent'))
     assert result['unloaded'] == ['if_bridge', 'bridgestp']
+
+
+def test_if_bridge_is_not_unloaded_while_a_bridge_exists(host, run, vmdir):
+    """if_bridge.c: MOD_UNLOAD detaches the cloner, which destroys every bridge."""
+    loaded(host, 'if_bridge')
+    host.answers[('ifconfig', '-g', 'bridge')] = [(0, 'wifibox0\n', '')]
+    result = run(kld.main, dict(name=['if_bridge'], state='absent'))
+    assert result['failed'] and 'destroys every bridge, and wifibox0 exist(s)' in result['msg']
+    assert host.ran('ifconfig', '-g', 'bridge')
+    assert host.changing_calls() == []
 
 
 def test_vmm_with_a_virtual_machine_is_a_clear_error(host, run, vmdir):
@@ -121,9 +148,9 @@ def test_device_busy_from_kldunload_is_explained(host, run, vmdir):
 
 def test_missing_module_file(host, run, vmdir):
     not_loaded(host, 'if_nope')
-    host.on('kldload', '-n', 'if_nope', rc=1, err="kldload: can't load if_nope: No such file or directory\n")
     result = run(kld.main, dict(name=['if_nope']))
     assert result['failed'] and 'no if_nope.ko in the module path' in result['msg']
+    assert host.changing_calls() == []
 
 
 def test_failed_init(host, run, vmdir):
@@ -192,3 +219,12 @@ def test_missing_directory_for_persistence_stops_before_loading(host, run, vmdir
     result = run(kld.main, dict(name=['nmdm'], persist='loader', loader_conf_path=str(tmp_path / 'no' / 'loader.conf')))
     assert result['failed'] and 'does not exist' in result['msg']
     assert host.changing_calls() == []
+
+
+def test_a_module_name_known_to_linker_hints_is_not_refused(host, run, vmdir, module_dir):
+    # kldload resolves a bare module name through kldxref's linker.hints (the file may be named otherwise).
+    (module_dir / 'linker.hints').write_bytes(b'\x01\x00\x00\x00' + bytes([8]) + b'iwm_fw_x' + b'\x00' * 3 + b'\x0aif_iwmfw.ko')
+    not_loaded(host, 'iwm_fw_x')
+    host.on('kldload', '-n', 'iwm_fw_x')
+    result = run(kld.main, dict(name=['iwm_fw_x']))
+    assert result['changed'] and result['loaded'] == ['iwm_fw_x']

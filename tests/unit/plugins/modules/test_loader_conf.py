@@ -26,6 +26,15 @@ def pciconf(name='thinkpad-t480-14.txt'):
         return handle.read()
 
 
+@pytest.fixture(autouse=True)
+def boot_dir(tmp_path, monkeypatch):
+    """tmp_path stands for /boot: the module edits only loader.conf and loader.conf.d/*.conf there."""
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF', str(tmp_path / 'loader.conf'))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_DIR', str(tmp_path / 'loader.conf.d'))
+    monkeypatch.setattr(loader_conf, 'LOADER_CONF_LOCAL', str(tmp_path / 'loader.conf.local'))
+    return tmp_path
+
+
 @pytest.fixture
 def booted(host):
     """A host booted without pptdevs or tunables, vmm loaded from a file."""
@@ -174,7 +183,12 @@ def test_pptdevs_that_cannot_fit_in_three_variables_fail_and_leave_the_file(host
     (dict(tunables={'kern.x': 'one\ntwo'}), ['kern.x', 'newline']),
     (dict(tunables={'bad name': '1'}), ["'bad name' is not a valid loader.conf name"]),
     (dict(tunables={'9x': '1'}), ["'9x' is not a valid"]),
-    (dict(tunables={'x': 'y' * 129}), ['129 bytes', '128']),
+    (dict(tunables={'x': 'y' * 256}), ['x="..." is 258 bytes long', 'drops', '257 bytes', 'at most 255 bytes']),
+    (dict(tunables={'x': 'a$b'}), ['the value of x contains a $', 'expands']),
+    (dict(pptdevs=['256/0/0'], validate_pptdevs=False), ["'256/0/0' has bus 256", 'at most 255']),
+    (dict(pptdevs=['3/32/0'], validate_pptdevs=False), ["'3/32/0' has slot 32", 'at most 31']),
+    (dict(pptdevs=['3/0/8'], validate_pptdevs=False), ["'3/0/8' has function 8", 'at most 7']),
+    (dict(pptdevs=['3/0/8']), ["'3/0/8' has function 8"]),
     (dict(tunables={'x': None}), ['x has no value', 'state=absent']),
     (dict(tunables={'x': ['a']}), ['give a string']),
     (dict(tunables={'pptdevs': '3/0/0'}), ['managed by the pptdevs option']),
@@ -188,22 +202,106 @@ def test_bad_input_is_a_clear_error_and_the_file_is_unchanged(booted, run, conf,
     assert conf.read_bytes() == before
 
 
-@pytest.mark.parametrize('line', ['vmm_load="YES', 'pptdevs="3/0/0" "4/0/0"', 'this is not a setting'])
-def test_a_file_the_loader_calls_malformed_is_not_edited(booted, run, tmp_path, line):
+@pytest.mark.parametrize('line, reason', [
+    ('vmm_load="YES', 'malformed'),
+    ('pptdevs="3/0/0" "4/0/0"', 'rejects the value'),
+    ('this is not a setting', 'malformed'),
+    ('vmm_load="YES" # the "vmm" module', 'malformed'),
+    ('hw.vmm.amdvi.enable="1" # the "AMD" one', 'malformed'),
+    ('hw.vmm.amdvi.enable="1" # "AMD"', 'rejects the value'),
+])
+def test_lines_the_loader_misreads_are_kept_with_a_warning(booted, run, tmp_path, line, reason):
+    """The loader skips these lines; the module keeps them (they are not its names) and says so."""
     path = tmp_path / 'loader.conf'
     path.write_text('# ok\n%s\nzfs_load="YES"\n' % line)
-    before = path.read_bytes()
-    result = run(loader_conf.main, dict(path=str(path), tunables={'hw.vmm.amdvi.enable': '1'}))
-    assert result['failed']
-    assert 'cannot edit %s safely: line 2' % path in result['msg'] and 'not changed' in result['msg']
-    assert path.read_bytes() == before
+    result = run(loader_conf.main, dict(path=str(path), tunables={'kern.x': '1'}))
+    assert result['changed']
+    assert path.read_text() == '# ok\n%s\nzfs_load="YES"\nkern.x="1"\n' % line
+    assert any('%s line 2 %r' % (path, line) in text and reason in text for text in result['warning_texts'])
+
+
+@pytest.mark.parametrize('line, tunables, pptdevs, written', [
+    # config.lua: the quoted value runs to the last quote, so vmm is not loaded by these lines.
+    ('vmm_load="YES" # the "vmm" module', {'vmm_load': 'YES'}, None, '# the "vmm" module\nvmm_load="YES"\n'),
+    ('vmm_load="YES" # "vmm"', {'vmm_load': 'YES'}, None, '# "vmm"\nvmm_load="YES"\n'),
+    ('hw.vmm.amdvi.enable="1" # the "AMD" one', {'hw.vmm.amdvi.enable': 1}, None,
+     '# the "AMD" one\nhw.vmm.amdvi.enable="1"\n'),
+    ('pptdevs="3/0/0" # the "card"', None, ['3/0/0'], '# the "card"\npptdevs="3/0/0"\n'),
+    ('vmm_load="YES # unclosed', {'vmm_load': 'YES'}, None, 'vmm_load="YES"\n'),
+])
+def test_misread_lines_of_managed_names_are_fixed(host, run, tmp_path, line, tunables, pptdevs, written):
+    host.default = (1, '', '')  # nothing loaded, nothing in kenv
+    path = tmp_path / 'loader.conf'
+    path.write_text('# head\n%s\n' % line)
+    args = dict(path=str(path), validate_pptdevs=False)
+    if tunables:
+        args['tunables'] = tunables
+    if pptdevs:
+        args['pptdevs'] = pptdevs
+    result = run(loader_conf.main, args)
+    assert result['changed'], result
+    assert path.read_text() == '# head\n' + written
+    assert not [text for text in result['warning_texts'] if 'line ' in text]
+    assert not run(loader_conf.main, args)['changed']
+
+
+def test_kernel_reads_pptdevs_at_single_spaces(host, run, tmp_path):
+    """vmm(4) cuts pptdevs at single spaces only: 3/0/0 after a tab is not passed through, so it is added."""
+    host.default = (1, '', '')
+    path = tmp_path / 'loader.conf'
+    path.write_text('pptdevs="1/0/0\t3/0/0"\n')
+    result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
+    assert result['changed'] and path.read_text() == 'pptdevs="1/0/0\t3/0/0 3/0/0"\n'
+    assert any("entries vmm(4) cannot read" in text for text in result['warning_texts']) is False
+    assert result['pptdevs'] == ['1/0/0', '3/0/0']
+
+
+def test_paths_other_than_loader_conf_and_loader_conf_d_are_refused(booted, run, tmp_path):
+    for path in (tmp_path / 'elsewhere.conf', tmp_path / 'loader.conf.local', tmp_path / 'loader.conf.d' / '..' / 'x.conf',
+                 tmp_path / 'loader.conf.d' / 'sub' / 'x.conf'):
+        result = run(loader_conf.main, dict(path=str(path), tunables={'a': '1'}))
+        assert result['failed'] and 'the only files this module edits' in result['msg'], path
+        assert not path.exists()
+
+
+@pytest.mark.parametrize('missing', ['kenv', 'kldstat'])
+def test_a_missing_kenv_or_kldstat_fails_before_writing(booted, run, conf, monkeypatch, missing):
+    """reboot_required is computed before writing: the file stays as it was, never changed=false after a change."""
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path',
+                        lambda self, name, *a, **kw: None if name == missing else '/sbin/' + name)
+    before = conf.read_bytes()
+    result = run(loader_conf.main, dict(path=str(conf), tunables={'hw.vmm.amdvi.enable': 1, 'nmdm_load': 'YES'}))
+    assert result['failed'] and '%s was not found' % missing in result['msg']
+    assert not result.get('changed') and conf.read_bytes() == before
+
+
+def test_values_past_128_bytes_are_kept_by_the_kernel_at_boot(host, run, tmp_path):
+    """kern_environment.c keeps name=value whole up to 257 bytes: no warning, and kenv shows the whole value."""
+    value = 'v' * 200
+    host.on('kenv', '-q', 'kern.long', out=value + '\n')
+    path = tmp_path / 'loader.conf'
+    result = run(loader_conf.main, dict(path=str(path), tunables={'kern.long': value}))
+    assert result['changed'] and not result['reboot_required']
+    assert not [text for text in result['warning_texts'] if 'bytes' in text]
+
+
+def test_a_variable_the_kernel_drops_is_reported(host, run, tmp_path):
+    host.default = (1, '', '')  # the kernel dropped kern.long at the last boot: not in kenv
+    host.on('kenv', '-q', 'kern.other', out='1\n')
+    path = tmp_path / 'loader.conf'
+    path.write_text('kern.long="%s"\nkern.other="1"\n' % ('v' * 250))
+    result = run(loader_conf.main, dict(path=str(path), tunables={'kern.other': '1'}))
+    assert not result['changed'] and not result['reboot_required']
+    assert any('kern.long' in text and 'drops a loader variable longer than 257 bytes' in text
+               for text in result['warning_texts'])
 
 
 def test_a_missing_directory_is_a_clear_error(booted, run, tmp_path):
-    path = tmp_path / 'nope' / 'wifibox.conf'
+    path = tmp_path / 'loader.conf.d' / 'wifibox.conf'
     result = run(loader_conf.main, dict(path=str(path), tunables={'a': '1'}))
     assert result['failed'] and 'does not exist; create it first' in result['msg']
-    assert not (tmp_path / 'nope').exists()
+    assert not (tmp_path / 'loader.conf.d').exists()
 
 
 def test_a_read_only_directory_is_a_clear_error(booted, run, conf, monkeypatch):
@@ -251,13 +349,16 @@ def test_pciconf_failure_is_reported(host, run, conf):
     assert result['failed'] and 'Permission denied' in result['msg']
 
 
-def test_an_existing_value_past_the_limit_is_reported(host, run, tmp_path):
+def test_an_existing_value_past_the_boot_limit_is_reported(host, run, tmp_path):
     host.default = (1, '', '')
     path = tmp_path / 'loader.conf'
-    path.write_text('pptdevs="%s"\n' % ' '.join(long_list(15)))
+    path.write_text('pptdevs="%s"\n' % ' '.join(long_list(28)))  # 28 * 9 - 1 = 251 bytes: 259 with "pptdevs="
     result = run(loader_conf.main, dict(path=str(path), pptdevs=['3/0/0'], validate_pptdevs=False))
     assert result['pptdevs_variables']['pptdevs2'] == '3/0/0'
-    assert any('134 bytes long' in warning and 'cuts it at 128' in warning for warning in result['warning_texts'])
+    assert any('259 bytes long' in warning and 'drops a loader variable longer than 257 bytes' in warning
+               for warning in result['warning_texts'])
+    # what the kernel will have after a reboot: only pptdevs2's device
+    assert result['reboot_reasons'] == ['pptdevs: the kernel booted with (none), the file now has 3/0/0']
 
 
 def test_warns_when_a_file_read_later_overrides(booted, run, tmp_path, monkeypatch):

@@ -188,3 +188,20 @@ def test_missing_or_read_only_directory(run, tmp_path, conf, monkeypatch):
 def test_path_and_service_are_exclusive(run, conf):
     result = run(rc_conf.main, dict(path=str(conf), service='netif', values={'a': '1'}))
     assert result['failed'] and 'mutually exclusive' in result['msg']
+
+
+def test_expansion_is_written_only_when_the_task_asks_for_it(run, conf):
+    before = conf.read_text()
+    args = dict(path=str(conf), values={'wifibox_flags': '${wifibox_base_flags} -v'})
+    refused = run(rc_conf.main, args)
+    assert refused['failed'] and 'wifibox_flags' in refused['msg'] and 'expand: true' in refused['msg']
+    assert conf.read_text() == before
+    result = run(rc_conf.main, dict(args, expand=True))
+    assert result['changed'] and conf.read_text() == before + 'wifibox_flags="${wifibox_base_flags} -v"\n'
+    assert not run(rc_conf.main, dict(args, expand=True))['changed']
+
+
+@pytest.mark.parametrize('value', ['*.ko', 'a#b', '~root', "-o 'Port 22'", '{a,b}', 'x=y', '!x', '[ab]'])
+def test_inert_characters_are_accepted(run, conf, value):
+    result = run(rc_conf.main, dict(path=str(conf), values={'sshd_flags': value}))
+    assert result['changed'] and result['values']['sshd_flags'] == value

@@ -1,0 +1,164 @@
+"""The far side of the air: the access point and the network behind it, chosen per test.
+
+    from wifibox_lab import api
+    api.set_air(lp, security="wpa2_psk", ssid="labnet", psk="correct horse")
+
+writes LAPTOP/air/ (hostapd.conf, dnsmasq.conf, radvd.conf, www/), which the guest runner
+hands to the VM as the lab-only 9P share `labair` (never on bhyve's command line). In the
+VM, /usr/sbin/lab-air moves the second hwsim radio into the inner netns `air` and starts
+hostapd (AP bridged into br0 192.168.50.1/24, fd50::1/64), dnsmasq (DHCP .100-.150 and DNS
+for lab.example), busybox httpd (the page) and radvd. Set it before the VM starts; it
+takes effect at the VM's next boot. Logs: LAPTOP/air/log/.
+
+security: wpa2_psk, wpa3_sae (MFP required), wpa2_wpa3, open, wpa2_eap (hostapd's own EAP
+server: PEAP, TTLS, TLS; certificates from make_certs()).
+"""
+import os
+import shutil
+import subprocess
+
+from .runner import air_dir
+
+SUBNET = "192.168.50"
+PREFIX6 = "fd50::"
+PAGE = "hello-from-the-far-side-of-the-air"
+CHANNEL = 6
+FREQ = 2437
+SECURITIES = ("wpa2_psk", "wpa3_sae", "wpa2_wpa3", "open", "wpa2_eap")
+
+
+def hostapd_conf(ssid, security, psk=None, hidden=False, four_addr=False, eap_users=None):
+    lines = ["interface=wlan1", "bridge=br0", "driver=nl80211", "ssid=%s" % ssid,
+             "hw_mode=g", "channel=%d" % CHANNEL, "ctrl_interface=/run/hostapd-air",
+             "logger_stdout=-1", "logger_stdout_level=1"]
+    if hidden:
+        lines.append("ignore_broadcast_ssid=1")
+    if four_addr:
+        lines.append("wds_sta=1")
+    if security == "wpa2_psk":
+        lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK", "rsn_pairwise=CCMP", "wpa_passphrase=%s" % psk]
+    elif security == "wpa3_sae":
+        lines += ["wpa=2", "wpa_key_mgmt=SAE", "rsn_pairwise=CCMP", "ieee80211w=2",
+                  "sae_password=%s" % psk]
+    elif security == "wpa2_wpa3":
+        lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK SAE", "rsn_pairwise=CCMP", "ieee80211w=1",
+                  "wpa_passphrase=%s" % psk, "sae_password=%s" % psk]
+    elif security == "wpa2_eap":
+        lines += ["wpa=2", "wpa_key_mgmt=WPA-EAP", "rsn_pairwise=CCMP", "ieee8021x=1",
+                  "eap_server=1", "eap_user_file=/lab/air/eap_users",
+                  "ca_cert=/lab/air/certs/ca.pem", "server_cert=/lab/air/certs/server.pem",
+                  "private_key=/lab/air/certs/server.key"]
+    elif security != "open":
+        raise ValueError("unknown security %r; known: %s" % (security, ", ".join(SECURITIES)))
+    return "\n".join(lines) + "\n"
+
+
+def eap_users_file(users):
+    """users: {identity: password}; every identity may use PEAP, TTLS or TLS."""
+    lines = ['* PEAP,TTLS,TLS']
+    for identity, password in users.items():
+        lines.append('"%s" TLS' % identity)
+    for identity, password in users.items():
+        lines.append('"%s" MSCHAPV2,TTLS-MSCHAPV2,TTLS-PAP,GTC "%s" [2]' % (identity, password))
+    return "\n".join(lines) + "\n"
+
+
+DNSMASQ = """interface=br0
+bind-interfaces
+except-interface=lo
+no-resolv
+no-hosts
+no-ping
+domain=lab.example
+dhcp-range={s}.100,{s}.150,255.255.255.0,1h
+dhcp-option=option:router,{s}.1
+dhcp-option=option:dns-server,{s}.1
+dhcp-leasefile=/run/air-dnsmasq.leases
+address=/www.lab.example/{s}.1
+address=/www.lab.example/{p}1
+"""
+
+RADVD = """interface br0
+{{
+	AdvSendAdvert on;
+	MinRtrAdvInterval 3;
+	MaxRtrAdvInterval 10;
+	prefix {p}/64
+	{{
+		AdvOnLink on;
+		AdvAutonomous on;
+	}};
+	RDNSS {p}1
+	{{
+	}};
+}};
+"""
+
+
+def set_air(lp, security="wpa2_psk", ssid="labnet", psk="correct horse battery",
+            hidden=False, four_addr=False, eap_users=None, ipv6=True, routes6=(),
+            page=PAGE, certs=None):
+    """Choose the far side of the laptop's Wi-Fi (see the module doc). -> the air dir.
+
+    routes6: ((prefix, via), ...) routes the far side adds (IPv6 routed mode).
+    certs: a dir from make_certs() (needed for wpa2_eap).
+    """
+    d = air_dir(lp.dir)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(os.path.join(d, "www"))
+    os.makedirs(os.path.join(d, "log"))
+    _write(d, "hostapd.conf", hostapd_conf(ssid, security, psk, hidden, four_addr), 0o600)
+    if security == "wpa2_eap":
+        if not certs:
+            raise ValueError("wpa2_eap needs certs=make_certs(dir)")
+        shutil.copytree(certs, os.path.join(d, "certs"))
+        _write(d, "eap_users", eap_users_file(eap_users or {"alice": "wonderland"}), 0o600)
+    _write(d, "dnsmasq.conf", DNSMASQ.format(s=SUBNET, p=PREFIX6))
+    if ipv6:
+        _write(d, "radvd.conf", RADVD.format(p=PREFIX6))
+    if routes6:
+        _write(d, "routes6", "".join("%s %s\n" % r for r in routes6))
+    _write(os.path.join(d, "www"), "index.html", page + "\n")
+    return d
+
+
+def clear_air(lp):
+    d = air_dir(lp.dir)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+
+
+def air_log(lp, name="air.log"):
+    try:
+        with open(os.path.join(air_dir(lp.dir), "log", name)) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _write(d, name, text, mode=0o644):
+    p = os.path.join(d, name)
+    with open(p, "w") as f:
+        f.write(text)
+    os.chmod(p, mode)
+    return p
+
+
+def make_certs(d, client="alice"):
+    """A test CA, a server certificate (CN air.lab.example) and a client one (CN `client`)."""
+    os.makedirs(d, exist_ok=True)
+
+    def ossl(*a):
+        subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+         "/CN=wifibox lab CA", "-keyout", "ca.key", "-out", "ca.pem")
+    for name, cn in (("server", "air.lab.example"), ("client", client)):
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % cn, "-keyout",
+             name + ".key", "-out", name + ".csr")
+        ext = os.path.join(d, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("extendedKeyUsage=%s\n" % ("serverAuth" if name == "server" else "clientAuth"))
+        ossl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", name + ".pem")
+    return d
