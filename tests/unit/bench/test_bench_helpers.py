@@ -1,7 +1,7 @@
 # Copyright (c) wifibox.bhyve contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The benchmark helpers (bench/_common.py, scripts/bench, the P2 plot): no timing is asserted."""
+"""The benchmark helpers (bench/_common.py, bench/run.py behind scripts/bench, the P2 plot): no timing is asserted."""
 
 import importlib.machinery
 import importlib.util
@@ -18,7 +18,7 @@ import fleet_scaling  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def load_script():
-    loader = importlib.machinery.SourceFileLoader('bench_script', os.path.join(ROOT, 'scripts', 'bench'))
+    loader = importlib.machinery.SourceFileLoader('bench_script', os.path.join(ROOT, 'bench', 'run.py'))
     spec = importlib.util.spec_from_loader('bench_script', loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
@@ -75,7 +75,7 @@ def test_results_sections_are_replaced_one_by_one(tmp_path):
 
 
 def test_bench_refuses_unknown_names():
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'bench'), 'p99'], capture_output=True,
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'bench', 'run.py'), 'p99'], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 2 and 'unknown benchmark' in proc.stderr
 
