@@ -7,10 +7,12 @@ calls in one ansible-playbook run."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook')
+ANSIBLE = os.path.join(ROOT, '.venv', 'bin', 'ansible')
 TEST_DIR = '/usr/local/etc/relmod-test'
 WATCHED_FILES = ('/etc/rc.conf', '/boot/loader.conf', '/etc/sysctl.conf', TEST_DIR + '/rc.conf',
                  TEST_DIR + '/loader.conf', TEST_DIR + '/sysctl.conf', TEST_DIR + '/broken.conf')
@@ -64,3 +66,21 @@ def run_batch(laptop, tmp_path, tasks, name='batch'):
 
 def module_task(case_id, module, args):
     return {'name': case_id, 'wifibox.bhyve.' + module: args}
+
+
+# --- one module call, ad hoc ---------------------------------------------------------------------
+
+def module(laptop, name, args=None, check=False, diff=False):
+    """Run wifibox.bhyve.NAME on the laptop; return (status, result)."""
+    argv = [ANSIBLE, '-i', laptop.inventory_path, laptop.name, '-m', 'wifibox.bhyve.' + name]
+    if args is not None:
+        argv += ['-a', json.dumps(args)]
+    if check:
+        argv.append('--check')
+    if diff:
+        argv.append('--diff')
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    match = re.search(r'^%s \| (?P<status>[A-Z]+)!? => ' % re.escape(laptop.name), proc.stdout, re.MULTILINE)
+    assert match, proc.stdout + proc.stderr
+    return match.group('status'), json.loads(proc.stdout[match.end():])

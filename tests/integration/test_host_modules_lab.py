@@ -9,33 +9,12 @@ making it, a second run changes nothing, and after `wifibox-lab reboot` the card
 is held by ppt(4) where loader_conf said a reboot was needed.  Needs root.
 """
 
-import json
-import os
-import re
-import subprocess
 
 import pytest
 
+from ansible_collections.wifibox.bhyve.tests.integration.labbatch import module
+
 pytestmark = pytest.mark.lab
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE = os.path.join(ROOT, '.venv', 'bin', 'ansible')
-
-
-def module(laptop, name, args=None, check=False, diff=False):
-    """Run wifibox.bhyve.NAME on the laptop; return (status, result)."""
-    argv = [ANSIBLE, '-i', laptop.inventory_path, laptop.name, '-m', 'wifibox.bhyve.' + name]
-    if args is not None:
-        argv += ['-a', json.dumps(args)]
-    if check:
-        argv.append('--check')
-    if diff:
-        argv.append('--diff')
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    match = re.search(r'^%s \| (?P<status>[A-Z]+)!? => ' % re.escape(laptop.name), proc.stdout, re.MULTILINE)
-    assert match, proc.stdout + proc.stderr
-    return match.group('status'), json.loads(proc.stdout[match.end():])
 
 
 def read(laptop, path):

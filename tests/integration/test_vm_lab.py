@@ -12,36 +12,18 @@ Timings are printed (pytest -s) and kept in bench/, never asserted.
 """
 
 import json
-import os
 import re
-import subprocess
 import time
 
 import pytest
 
+from ansible_collections.wifibox.bhyve.tests.integration.labbatch import module
+
 pytestmark = pytest.mark.lab
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE = os.path.join(ROOT, '.venv', 'bin', 'ansible')
 COMMAND = '/usr/local/sbin/wifibox-bhyve'
 LOG = '/var/log/wifibox-bhyve.log'
 WATCHED = '/usr/local /etc /boot'
-
-
-def module(laptop, name, args=None, check=False, diff=False):
-    """Run wifibox.bhyve.NAME on the laptop; return (status, result)."""
-    argv = [ANSIBLE, '-i', laptop.inventory_path, laptop.name, '-m', 'wifibox.bhyve.' + name]
-    if args is not None:
-        argv += ['-a', json.dumps(args)]
-    if check:
-        argv.append('--check')
-    if diff:
-        argv.append('--diff')
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    match = re.search(r'^%s \| (?P<status>[A-Z]+)!? => ' % re.escape(laptop.name), proc.stdout, re.MULTILINE)
-    assert match, proc.stdout + proc.stderr
-    return match.group('status'), json.loads(proc.stdout[match.end():])
 
 
 def sh(laptop, script):
