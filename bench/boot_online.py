@@ -2,18 +2,23 @@
 # Copyright (c) wifibox.bhyve contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""P3 boot to online: the hand-written floor (bench/floor.py), step by step.
+"""P3 boot to online: `service wifibox_bhyve start` on a lab laptop ÷ the hand-written floor.
 
-    sudo .venv/bin/python bench/boot_online.py --floor-only [--quick]
+    sudo .venv/bin/python bench/boot_online.py [--quick] [--floor-only]
+
+The product: a lab laptop made a wifibox host by the collection (tests/e2e/vmtier.py's
+Wifibox.prepare: host modules, reboot, bridge, role wifibox_guest, wifibox.bhyve.vm), the VM
+stopped; each round `service wifibox_bhyve start`, the laptop's busybox udhcpc on wifibox0
+from that moment, then one curl of the far side's page. Breakdown from the laptop's clock
+(/proc/uptime) when the service returned and when the guest's var-share logs show init
+(boot.log "shares:"), CTRL-EVENT-CONNECTED, wlan0's lease and "boot done".
 
 The floor: qemu started directly (no service, no simulated bhyve) in a network namespace of
 its own, the lab guest image with /floor.sh as rdinit, the far side of the air as in the lab;
 the "laptop" is that namespace: busybox udhcpc on the tap from the moment qemu starts, then one
 curl of the far side's page. Breakdown from host-observed times of the console marks.
 
-NOT DONE: the product variant (a lab laptop prepared by the collection, `service wifibox_bhyve
-start`) side by side; until it exists this script measures the floor only and is not part of
-the P3 figure (scripts/bench p3 refuses without --floor-only).
+Floor and product alternate, each --runs times; figure: product ÷ floor to the first fetch.
 """
 
 import os
@@ -99,26 +104,97 @@ def floor_round(work, kernel, initrd, timeout=300):
         subprocess.run(['ip', 'netns', 'del', ns], check=False)
 
 
+PRODUCT_ROUND = r"""
+RUN=%(run)s
+: > $RUN/log/boot.log; : > $RUN/log/messages
+cat > /tmp/bb-udhcpc.sh <<'EOC'
+%(udhcpc)sEOC
+chmod 755 /tmp/bb-udhcpc.sh
+up() { cut -d' ' -f1 /proc/uptime; }
+t0=$(up)
+echo "t0 $t0"
+busybox udhcpc -i wifibox0 -s /tmp/bb-udhcpc.sh -q -n -t %(timeout)d -T 1 -A 1 >/dev/null 2>&1 &
+dh=$!
+service wifibox_bhyve start >/tmp/bb-start.out 2>&1 || { echo "start-failed"; cat /tmp/bb-start.out; }
+echo "service_started $(up)"
+seen=""
+mark() { case " $seen " in *" $1 "*) ;; *) seen="$seen $1"; echo "$1 $(up)";; esac; }
+while kill -0 $dh 2>/dev/null; do
+	grep -q 'shares:' $RUN/log/boot.log 2>/dev/null && mark init
+	grep -q 'CTRL-EVENT-CONNECTED' $RUN/log/messages 2>/dev/null && mark associated
+	grep -q 'wlan0: lease' $RUN/log/messages 2>/dev/null && mark wlan0_lease
+	grep -q 'boot done' $RUN/log/boot.log 2>/dev/null && mark boot_done
+	sleep 0.05
+done
+wait $dh && echo "laptop_lease $(up)" || echo "laptop-lease-failed"
+grep -q 'shares:' $RUN/log/boot.log 2>/dev/null && mark init
+grep -q 'CTRL-EVENT-CONNECTED' $RUN/log/messages 2>/dev/null && mark associated
+grep -q 'wlan0: lease' $RUN/log/messages 2>/dev/null && mark wlan0_lease
+grep -q 'boot done' $RUN/log/boot.log 2>/dev/null && mark boot_done
+curl -s --max-time 30 http://%(far)s.1/ | grep -q %(page)s && echo "first_fetch $(up)" || echo "fetch-failed"
+"""
+
+
+def product_round(lp, timeout=300):
+    """One `service wifibox_bhyve start` to online. -> {step: seconds since the start command}."""
+    from wifibox_lab.guest import air  # pylint: disable=import-outside-toplevel
+    from vmtier import RUN_DIR  # pylint: disable=import-outside-toplevel,import-error
+    stop = lp.ssh('service', 'wifibox_bhyve', 'stop')
+    if stop.returncode not in (0, 1):
+        raise RuntimeError('service wifibox_bhyve stop: %s' % (stop.stdout + stop.stderr))
+    out = lp.sh(PRODUCT_ROUND % {'run': RUN_DIR, 'udhcpc': LAPTOP_UDHCPC, 'timeout': timeout,
+                                 'far': air.SUBNET, 'page': air.PAGE}, timeout=timeout + 120).stdout
+    marks = dict(line.split() for line in out.splitlines() if len(line.split()) == 2)
+    if 'first_fetch' not in marks or 't0' not in marks:
+        raise RuntimeError('the product round did not get online:\n' + out[-3000:])
+    t0 = float(marks.pop('t0'))
+    return {step: float(value) - t0 for step, value in marks.items()}
+
+
+def prepare_product(root):
+    from wifibox_lab import api  # pylint: disable=import-outside-toplevel
+    from vmtier import PSK as VPSK, Wifibox, psk_network  # pylint: disable=import-outside-toplevel,import-error
+    lp = api.up('boot', 'thinkpad-t480', root=root)
+    box = Wifibox(lp).prepare([psk_network()])
+    api.set_air(lp, security='wpa2_psk', psk=VPSK)
+    box.start()
+    return lp
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
     argparser = _common.parser(__doc__, runs=5)
-    argparser.add_argument('--floor-only', action='store_true', help='the floor alone (the product side is not written)')
+    argparser.add_argument('--floor-only', action='store_true', help='the floor alone (development)')
     args = argparser.parse_args()
     _common.check_runs(argparser, args)
-    if not args.floor_only:
-        argparser.error('the product variant is not written yet: only --floor-only measures (the floor alone)')
+    sys.path.insert(0, os.path.join(_common.ROOT, 'tests', 'e2e'))
     from wifibox_lab.guest import image  # pylint: disable=import-outside-toplevel
     kernel, base = image.ensure()
-    report = _common.Report('P3 boot to online: the floor alone (product side not written)', args.markdown)
+    report = _common.Report('P3 boot to online', args.markdown)
     work = tempfile.mkdtemp(prefix='bootbench-floor-')
-    try:
-        initrd = floor.initramfs(base, floor.script(SSID, PSK, 2437), os.path.join(work, 'floor.cpio'))
-        results = _common.alternate({'floor': lambda: floor_round(work, kernel, initrd)}, args.runs, 'floor ')
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    steps = list(floor.STEPS) + ['laptop_lease', 'first_fetch']
-    report.table(['floor step (host s since qemu start)', 'median (min–max)'],
-                 [[s, _common.fmt(results['floor'][s])] for s in steps if s in results['floor']])
+    with _common.lab_root('boot') as root:
+        try:
+            initrd = floor.initramfs(base, floor.script(SSID, PSK, 2437), os.path.join(work, 'floor.cpio'))
+            variants = {'floor': lambda: floor_round(work, kernel, initrd)}
+            if not args.floor_only:
+                lp = prepare_product(root)
+                variants['product'] = lambda: product_round(lp)
+            results = _common.alternate(variants, args.runs, '')
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    steps = ['service_started', 'init', 'wlan0', 'associated', 'wlan0_lease', 'nat', 'dhcpd', 'boot_done',
+             'laptop_lease', 'first_fetch']
+    names = list(results)
+    report.add('Seconds since the start (product: `service wifibox_bhyve start` issued; floor: qemu started), '
+               'median (min–max) of %d rounds alternated; a step a variant has not is "–".' % args.runs)
+    report.add()
+    report.table(['step'] + names, [[s] + [_common.fmt(results[n][s]) if s in results[n] else '–' for n in names]
+                                    for s in steps if any(s in results[n] for n in names)])
+    if 'product' in results:
+        med = _common.ratio(results['product']['first_fetch'], results['floor']['first_fetch'])[0]
+        report.target('boot to first fetch, product ÷ floor',
+                      _common.fmt_ratio(results['product']['first_fetch'], results['floor']['first_fetch']),
+                      '≤ 1.2', med <= 1.2, 'See the breakdown above: the step whose gap grows most is the limit.')
     report.write()
 
 
