@@ -97,7 +97,7 @@ ansible_facts:
           sample: {"physical": 17014808576, "free": 9876543488, "inactive": 2147483648}
         net_wifibox:
           description:
-            - net/wifibox (the original wifibox) is set up: its bhyve.conf or its rc.d script exists (wifibox-alpine alone does not count); see
+            - net/wifibox (the original wifibox) is set up, that is its bhyve.conf or its rc.d script exists (wifibox-alpine alone does not count); see
               M(wifibox.bhyve.net_wifibox_info).
           type: bool
         wireless:

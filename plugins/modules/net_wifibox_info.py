@@ -89,7 +89,7 @@ rc_conf:
   returned: always
   type: dict
 problems:
-  description: What cannot be carried over, as C(file:line: reason).
+  description: What cannot be carried over, each as C(FILE:LINE) then the reason.
   returned: always
   type: list
   elements: str
