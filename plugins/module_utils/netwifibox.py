@@ -219,8 +219,8 @@ def _network(block, path):
     security = _KEY_MGMT.get(key_mgmt)
     if security is None:
         return None, [(path, options['key_mgmt'][0] if 'key_mgmt' in options else block['line'],
-                       '%s (ssid %s): key_mgmt=%s is not one of %s' % (where, ssid, key_mgmt,
-                                                                      ', '.join(sorted(_KEY_MGMT))))]
+                       '%s (ssid %s): key_mgmt=%s is not one of %s'
+                       % (where, ssid, key_mgmt, ', '.join(sorted(_KEY_MGMT))))]
     proto = options.get('proto', (None, 'RSN'))
     if 'RSN' not in proto[1].split() and 'WPA2' not in proto[1].split():
         return None, [(path, proto[0], '%s (ssid %s): proto=%s (WPA1 without RSN) cannot be rendered; the new '

@@ -20,43 +20,43 @@ update_config=1
 country=DE
 
 network={
-	ssid="home net"
-	psk="correct horse battery"
-	priority=5
+    ssid="home net"
+    psk="correct horse battery"
+    priority=5
 }
 
 network={
-	ssid=636166c3a9
-	key_mgmt=SAE
-	sae_password="sae-secret-1"
-	ieee80211w=2
+    ssid=636166c3a9
+    key_mgmt=SAE
+    sae_password="sae-secret-1"
+    ieee80211w=2
 }
 
 network={
-	ssid="hidden"
-	scan_ssid=1
-	key_mgmt=NONE
+    ssid="hidden"
+    scan_ssid=1
+    key_mgmt=NONE
 }
 
 network={
-	ssid="both"
-	key_mgmt=WPA-PSK SAE
-	psk="transition1"
-	freq_list=2412 5180
+    ssid="both"
+    key_mgmt=WPA-PSK SAE
+    psk="transition1"
+    freq_list=2412 5180
 }
 
 network={
-	ssid="corp"
-	key_mgmt=WPA-EAP
-	eap=PEAP
-	identity="alice"
-	password="eap-secret"
-	phase2="auth=MSCHAPV2"
+    ssid="corp"
+    key_mgmt=WPA-EAP
+    eap=PEAP
+    identity="alice"
+    password="eap-secret"
+    phase2="auth=MSCHAPV2"
 }
 
 network={
-	ssid="raw"
-	psk=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    ssid="raw"
+    psk=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 }
 '''
 
