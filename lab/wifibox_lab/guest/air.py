@@ -152,7 +152,8 @@ def set_stations(lp, stations, fetch=None, peers_wait=60, lease_wait=90):
     stations: [{"name": "sta1", "ssid": ..., "security": wpa2_psk|wpa3_sae|wpa2_wpa3|
     wpa2_wpa3_as_wpa2|open, "psk": ..., "freq": 2437}, ...]. At the VM's next boot each gets
     its own hwsim radio in its own netns NAME inside the VM, runs wpa_supplicant, leases with
-    busybox udhcpc, fetches `fetch` and pings the other stations. Results (station_result):
+    busybox udhcpc, GETs `fetch` (http://IPV4[:PORT]/PATH) and connects to the other
+    stations (each answers its name on TCP 8000). Results (station_result):
     LAPTOP/air/log/NAME.{lease,page,peers,wpa.log}. Replaces an access point set by set_air.
     """
     d = air_dir(lp.dir)
@@ -165,8 +166,14 @@ def set_stations(lp, stations, fetch=None, peers_wait=60, lease_wait=90):
             raise ValueError("station name %r: a lowercase letter, then letters or digits" % st["name"])
         _write(os.path.join(d, "stations"), st["name"] + ".conf",
                station_conf(st["ssid"], st.get("security", "wpa2_psk"), st.get("psk"), st.get("freq")), 0o600)
-    _write(d, "stations.env", "FETCH='%s'\nPEERS_WAIT=%d\nLEASE_WAIT=%d\n"
-           % (fetch or "", peers_wait, lease_wait))
+    host, port, path = "", 80, "/"
+    if fetch:
+        m = re.match(r"^http://([0-9.]+)(?::([0-9]+))?(/[^ '\\]*)?$", fetch)
+        if not m:
+            raise ValueError("fetch=%r: give http://IPV4[:PORT]/PATH" % fetch)
+        host, port, path = m.group(1), int(m.group(2) or 80), m.group(3) or "/"
+    _write(d, "stations.env", "FETCH_HOST='%s'\nFETCH_PORT=%d\nFETCH_PATH='%s'\nPEERS_WAIT=%d\nLEASE_WAIT=%d\n"
+           % (host, port, path, peers_wait, lease_wait))
     return d
 
 
