@@ -125,8 +125,8 @@ def gc():
                 removed.append(path)
     if os.path.isdir(SLOTS):
         for slot in os.listdir(SLOTS):
-            if not slot.isdigit():  # not a slot file (e.g. the lab's SSH key kept there)
-                continue
+            if not slot.isdigit():
+                continue  # not a slot (.lock, or files of a lab root someone pointed here)
             try:
                 with open(os.path.join(SLOTS, slot)) as f:
                     owner = f.read()
