@@ -94,6 +94,17 @@ def set_air(lp, **kw):
     return air.set_air(lp, **kw)
 
 
+def set_stations(lp, stations, **kw):
+    """The far side of the air as stations of the guest's access point (guest/air.py)."""
+    from .guest import air
+    return air.set_stations(lp, stations, **kw)
+
+
+def station_result(lp, name):
+    from .guest import air
+    return air.station_result(lp, name)
+
+
 def gc():
     """Remove what crashed test runs left: lab roots `*-<pid>-*` of dead pids, orphan slots.
 
