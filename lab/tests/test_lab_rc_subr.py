@@ -260,3 +260,19 @@ def test_rcorder_keywords(lp):
         assert order("-s shutdown -s suspend") == ["c"]
     finally:
         sh(lp, "rm -rf /tmp/rco")
+
+
+def test_rcorder_reads_the_header_block_only(lp):
+    sh(lp, "mkdir -p /tmp/rch")
+    lp.write_file("/tmp/rch/a", "#!/bin/sh\n#\n# PROVIDE: a\n# KEYWORDS: one \\\n    two\n", 0o755)
+    # REQUIRES: is REQUIRE:; a header after the block, or indented, or without the space, is not read
+    lp.write_file("/tmp/rch/b", "#!/bin/sh\n# PROVIDES: b\n# REQUIRES: a\n\n# KEYWORD: one\n", 0o755)
+    lp.write_file("/tmp/rch/c", "#!/bin/sh\n# PROVIDE: c\n  # KEYWORD: one\n#KEYWORD: two\n", 0o755)
+    try:
+        def order(opts):
+            return [p.rsplit("/", 1)[1] for p in sh(lp, "rcorder %s /tmp/rch/c /tmp/rch/b /tmp/rch/a" % opts)[1].split()]
+        assert order("") == ["c", "a", "b"]
+        assert order("-k one") == ["a"]
+        assert order("-k two") == ["a"]
+    finally:
+        sh(lp, "rm -rf /tmp/rch")
