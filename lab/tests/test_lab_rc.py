@@ -77,11 +77,12 @@ def test_unknown_directive_and_describe(wifibox):
     assert rc == 1 and out == ""
     assert err.splitlines() == [
         "/usr/local/etc/rc.d/wifibox: unknown directive 'foo'.",
-        "Usage: /usr/local/etc/rc.d/wifibox [fast|force|one|quiet](start|stop|restart|status|poll"
-        "|rcvar|enable|disable|delete|enabled|describe|extracommands|suspend|resume)"]
+        "Usage: /usr/local/etc/rc.d/wifibox [fast|force|one|quiet](start|stop|restart"
+        "|rcvar|enable|disable|delete|enabled|describe|extracommands|suspend|resume|status|poll)"]
     assert sh(wifibox, "service wifibox describe") == (0, "Wi-Fi by a Linux VM\n", "")
+    # rc.subr: "# NAME : DESC", "#", then each rcvar with its value and its default
     assert sh(wifibox, "service wifibox rcvar") == (
-        0, "# wifibox\n$wifibox_enable=NO\n", "")
+        0, '# wifibox : Wi-Fi by a Linux VM\n#\nwifibox_enable="NO"\n#   (default: "")\n\n', "")
 
 
 def test_rcorder_and_boot_start_local_scripts(wifibox):
