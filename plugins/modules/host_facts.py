@@ -26,7 +26,14 @@ author:
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
   - wifibox.bhyve.attributes.INFO_MODULE
-options: {}
+options:
+  packages:
+    description:
+      - Names of pkg(8) packages to look up in the same call (one C(pkg query %n NAME...)); the fact C(packages)
+        says for each whether it is installed. A role that installs missing packages saves a module round trip.
+    type: list
+    elements: str
+    default: []
 notes:
   - The native driver of a card that ppt(4) already holds is not known to the host any more; its C(native_driver)
     and C(kernel_module) are V(null) then.
@@ -38,6 +45,10 @@ seealso:
 EXAMPLES = r"""
 - name: Look at the host before changing it
   wifibox.bhyve.host_facts:
+
+- name: Look at the host and whether the wifibox packages are installed
+  wifibox.bhyve.host_facts:
+    packages: [wifibox-alpine, edk2-bhyve, socat]
 
 - name: Enable AMD-Vi when the CPU is an AMD one
   wifibox.bhyve.loader_conf:
@@ -114,6 +125,12 @@ ansible_facts:
               native_driver: iwm
               kernel_module: if_iwm
               problems: []
+        packages:
+          description:
+            - For each name in O(packages), whether pkg(8) has it installed (C(pkg query %n)); V({}) without
+              O(packages).
+          type: dict
+          sample: {"wifibox-alpine": true, "edk2-bhyve": true, "socat": false}
         warnings:
           description: The warnings this module printed, so a role can show or assert on them.
           type: list
@@ -273,6 +290,22 @@ def wireless(module):
     return cards
 
 
+def packages(module, names):
+    """{name: installed} for the pkg(8) packages ``names``, from one ``pkg query %n NAME...``."""
+    if not names:
+        return {}
+    argv = ['pkg', 'query', '%n'] + list(names)
+    rc, out, err = run_command(module, argv)
+    # pkg query exits 1 when none of the names is installed, 0 when at least one is.
+    if rc not in (0, 1):
+        module.fail_json(msg='%s exited with status %d (%s): check that pkg(8) is bootstrapped (pkg bootstrap) and '
+                             'its database readable, then run again.'
+                             % (' '.join(argv), rc, (err or out).strip() or 'no message'),
+                         rc=rc, stdout=out, stderr=err)
+    installed = set(out.split())
+    return dict((name, name in installed) for name in names)
+
+
 def warnings_for(facts):
     found = []
     cpu_facts, io, vm = facts['cpu'], facts['iommu'], facts['vmm']
@@ -300,7 +333,8 @@ def warnings_for(facts):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(packages=dict(type='list', elements='str', default=[])),
+                           supports_check_mode=True)
     try:
         facts = dict(freebsd=freebsd_version(module), cpu=None)
         dmesg = read_dmesg_boot()
@@ -309,6 +343,7 @@ def main():
         facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'], dmesg)
         facts['memory'] = memory(module)
         facts['wireless'] = wireless(module)
+        facts['packages'] = packages(module, module.params['packages'])
     except CommandError as exc:
         module.fail_json(**exc.result())
     facts['warnings'] = warnings_for(facts)

@@ -161,3 +161,31 @@ def test_pciconf_failure_fails(host, run, dmesg):
     host.on('pciconf', '-lv', rc=1, err='pciconf: /dev/pci: Permission denied\n')
     result = run(host_facts.main, {})
     assert result['failed'] and 'Permission denied' in result['msg']
+
+
+def test_packages_in_the_same_call(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'wifibox-alpine', 'edk2-bhyve', 'socat', out='socat\nwifibox-alpine\n')
+    facts = run(host_facts.main, {'packages': ['wifibox-alpine', 'edk2-bhyve', 'socat']})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {'wifibox-alpine': True, 'edk2-bhyve': False, 'socat': True}
+
+
+def test_no_package_installed_is_not_an_error(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'socat', rc=1)
+    facts = run(host_facts.main, {'packages': ['socat']})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {'socat': False}
+
+
+def test_without_packages_no_pkg_call(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {} and not any(call[0] == 'pkg' for call in host.calls)
+
+
+def test_a_broken_pkg_fails_with_the_fix(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'socat', rc=70, err='pkg: unable to open the database\n')
+    result = run(host_facts.main, {'packages': ['socat']})
+    assert result['failed'] and 'pkg query %n socat' in result['msg'] and 'database' in result['msg']
+    assert 'pkg bootstrap' in result['msg']
