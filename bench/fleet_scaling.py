@@ -23,6 +23,7 @@ default one: forks N (fN) and the free strategy (free-fN), for example `--compar
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 
@@ -93,59 +94,10 @@ def svg_plot(path, sizes, series):
         handle.write('\n'.join(parts) + '\n')
 
 
-def main():
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
-    argparser = _common.parser(__doc__, runs=5)
-    argparser.add_argument('--sizes', default='1,10,25,50')
-    argparser.add_argument('--forks', type=int, default=10)
-    argparser.add_argument('--profile', default='thinkpad-t480')
-    argparser.add_argument('--compare', default='',
-                           help='settings to compare at the largest size: fN (forks N), free-fN (strategy free)')
-    argparser.add_argument('--compare-runs', type=int, default=None,
-                           help='rounds of the comparison (default --runs; at least 3, said in the table)')
-    args = argparser.parse_args()
-    _common.check_runs(argparser, args)
-    sizes = sorted(int(s) for s in args.sizes.split(','))
-    compare_runs = args.compare_runs or args.runs
-    if compare_runs < 3:
-        argparser.error('--compare-runs must be at least 3')
-    from wifibox_lab import api  # pylint: disable=import-outside-toplevel
-    report = _common.Report('P2 fleet scaling (no-op playbooks/laptop.yml)', args.markdown)
-    with _common.lab_root('p2') as root:
-        names = ['fleet%02d' % i for i in range(1, max(sizes) + 1)]
-        api.up_many(names, profile=args.profile, root=root)
-        inventory = api.inventory(root)
-        env = _common.ansible_env(ANSIBLE_PIPELINING='true', ANSIBLE_FORKS=args.forks)
-        wall, cpu, _peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names)), env=env)
-        checked(proc, 'the first converge of %d laptops' % len(names))
-        _common.progress('first converge of %d laptops: %.0f s wall, %.0f s controller CPU, changed=%d'
-                         % (len(names), wall, cpu, recap(proc)[0]))
-
-        netns = dict((name, api.get(name, root=root).netns) for name in names)
-
-        def variant(size, run_env=env):
-            def call():
-                before = netns_cpu([netns[name] for name in names[:size]])
-                wall, cpu, peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names[:size])),
-                                                    env=run_env, sample_memory=True)
-                laptops = netns_cpu([netns[name] for name in names[:size]]) - before
-                checked(proc, 'no-op on %d laptops' % size, noop=True)
-                return {'wall': wall, 'cpu_per_laptop': cpu / size, 'peak_mib': peak / 2 ** 20,
-                        'laptop_cpu_per_laptop': laptops / size, 'cores_busy': (cpu + laptops) / wall}
-            return call
-        results = _common.alternate({size: variant(size) for size in sizes}, args.runs)
-        compare = {}
-        big = max(sizes)
-        if args.compare:
-            settings = {'f%d' % args.forks: env}
-            for item in args.compare.split(','):
-                strategy, _sep, forks = item.rpartition('-')
-                settings[item] = _common.ansible_env(ANSIBLE_PIPELINING='true', ANSIBLE_FORKS=int(forks.lstrip('f')),
-                                                     **({'ANSIBLE_STRATEGY': strategy} if strategy else {}))
-            compare = _common.alternate(dict((key, variant(big, value)) for key, value in settings.items()),
-                                        compare_runs, '%d laptops ' % big)
+def write_report(report, args, sizes, results, compare, compare_runs):
+    """The section: the table per size, the plot, the targets, and the comparison when there is one."""
     report.add('Profile %s; forks %d; pipelining on; %d rounds, sizes alternated; the laptops\' sshd and Python share '
-               'the same %d cores.' % (args.profile, args.forks, args.runs, os.cpu_count()))
+               'the same %d cores.' % (args.profile, args.forks, len(results[sizes[0]]['wall']), os.cpu_count()))
     report.add()
     rows = []
     for size in sizes:
@@ -194,6 +146,94 @@ def main():
     report.add('Which scale-out fits which fleet size, from these figures: [SCALING.md](SCALING.md).')
     report.add()
     report.write()
+
+
+_ROUND = re.compile(r'(?:(\d+) laptops )?round (\d+)/(\d+) ([\w-]+): (.*)$')
+
+
+def from_log(path):
+    """(setup line, results per size, comparison results) from the progress lines of a run (its log)."""
+    setup, results, compare = None, {}, {}
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            if 'Setup: ' in line and setup is None:
+                setup = line.split('Setup: ', 1)[1].strip()
+            match = _ROUND.search(line.rstrip())
+            if not match:
+                continue
+            figures = dict((key, float(value)) for key, value in
+                           (item.split(' ') for item in match.group(5).split(', ')))
+            target = compare.setdefault(match.group(4), {}) if match.group(1) else results.setdefault(
+                int(match.group(4)), {})
+            for key, value in figures.items():
+                target.setdefault(key, []).append(value)
+    return setup, results, compare
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('terminated'))
+    argparser = _common.parser(__doc__, runs=5)
+    argparser.add_argument('--sizes', default='1,10,25,50')
+    argparser.add_argument('--forks', type=int, default=10)
+    argparser.add_argument('--profile', default='thinkpad-t480')
+    argparser.add_argument('--compare', default='',
+                           help='settings to compare at the largest size: fN (forks N), free-fN (strategy free)')
+    argparser.add_argument('--compare-runs', type=int, default=None,
+                           help='rounds of the comparison (default --runs; at least 3, said in the table)')
+    argparser.add_argument('--from-log', metavar='LOG',
+                           help='write the section from the progress lines of an earlier run (one stopped during '
+                                'the comparison, for example) instead of running')
+    args = argparser.parse_args()
+    _common.check_runs(argparser, args)
+    sizes = sorted(int(s) for s in args.sizes.split(','))
+    compare_runs = args.compare_runs or args.runs
+    if compare_runs < 3:
+        argparser.error('--compare-runs must be at least 3')
+    from wifibox_lab import api  # pylint: disable=import-outside-toplevel
+    report = _common.Report('P2 fleet scaling (no-op playbooks/laptop.yml)', args.markdown)
+    if args.from_log:
+        setup, results, compare = from_log(args.from_log)
+        report.lines[2] = 'Setup: %s Section written from the run\'s progress log (%s).' % (
+            setup, 'comparison stopped after %d round(s)' % min(len(r['wall']) for r in compare.values())
+            if compare else 'no comparison')
+        sizes = sorted(results)
+        write_report(report, args, sizes, results, compare,
+                     min(len(r['wall']) for r in compare.values()) if compare else 0)
+        return
+    with _common.lab_root('p2') as root:
+        names = ['fleet%02d' % i for i in range(1, max(sizes) + 1)]
+        api.up_many(names, profile=args.profile, root=root)
+        inventory = api.inventory(root)
+        env = _common.ansible_env(ANSIBLE_PIPELINING='true', ANSIBLE_FORKS=args.forks)
+        wall, cpu, _peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names)), env=env)
+        checked(proc, 'the first converge of %d laptops' % len(names))
+        _common.progress('first converge of %d laptops: %.0f s wall, %.0f s controller CPU, changed=%d'
+                         % (len(names), wall, cpu, recap(proc)[0]))
+
+        netns = dict((name, api.get(name, root=root).netns) for name in names)
+
+        def variant(size, run_env=env):
+            def call():
+                before = netns_cpu([netns[name] for name in names[:size]])
+                wall, cpu, peak, proc = _common.run(playbook_argv(inventory, PLAYBOOK, ','.join(names[:size])),
+                                                    env=run_env, sample_memory=True)
+                laptops = netns_cpu([netns[name] for name in names[:size]]) - before
+                checked(proc, 'no-op on %d laptops' % size, noop=True)
+                return {'wall': wall, 'cpu_per_laptop': cpu / size, 'peak_mib': peak / 2 ** 20,
+                        'laptop_cpu_per_laptop': laptops / size, 'cores_busy': (cpu + laptops) / wall}
+            return call
+        results = _common.alternate({size: variant(size) for size in sizes}, args.runs)
+        compare = {}
+        big = max(sizes)
+        if args.compare:
+            settings = {'f%d' % args.forks: env}
+            for item in args.compare.split(','):
+                strategy, _sep, forks = item.rpartition('-')
+                settings[item] = _common.ansible_env(ANSIBLE_PIPELINING='true', ANSIBLE_FORKS=int(forks.lstrip('f')),
+                                                     **({'ANSIBLE_STRATEGY': strategy} if strategy else {}))
+            compare = _common.alternate(dict((key, variant(big, value)) for key, value in settings.items()),
+                                        compare_runs, '%d laptops ' % big)
+    write_report(report, args, sizes, results, compare, compare_runs)
 
 
 if __name__ == '__main__':
