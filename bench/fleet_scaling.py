@@ -143,6 +143,7 @@ def write_report(report, args, sizes, results, compare, compare_runs):
                   cpu_ratio <= 1.2,
                   'Limit: the per-host cost of the strategy (linear strategy polls its workers; templar and '
                   'variable manager per host/task). Would close it: `strategy: free` or host_pinned, fewer tasks.')
+    report.add()
     report.add('Which scale-out fits which fleet size, from these figures: [SCALING.md](SCALING.md).')
     report.add()
     report.write()
