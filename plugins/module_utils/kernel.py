@@ -80,6 +80,39 @@ def read_sysctl_int(module, name):
         return None
 
 
+def read_sysctls(module, names):
+    """{name: value as a string, or None when the OID does not exist} for several OIDs in one call.
+
+    ``sysctl -i NAME...`` (-i: unknown OIDs are skipped silently, sysctl(8)) prints ``NAME: VALUE`` per OID
+    found. Any other failure raises CommandError.
+    """
+    argv = ['sysctl', '-i'] + list(names)
+    rc, out, err = run_command(module, argv)
+    if rc != 0 and err.strip() and 'unknown oid' not in err:
+        raise _failed(argv, rc, out, err)
+    values = dict.fromkeys(names)
+    for line in out.splitlines():
+        name, sep, value = line.partition(': ')
+        if sep and name in values and values[name] is None:
+            values[name] = value
+    return values
+
+
+def read_kenvs(module):
+    """The whole kernel environment as {name: value} (``kenv`` prints ``NAME="VALUE"``); {} when it cannot be read."""
+    rc, out, dummy = run_command(module, ['kenv'])
+    if rc != 0:
+        return {}
+    values = {}
+    for line in out.splitlines():
+        name, sep, value = line.partition('=')
+        if sep:
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            values[name] = value
+    return values
+
+
 def read_kenv(module, name):
     """The value of kernel environment variable ``name``, or None when it is not set."""
     rc, out, dummy = run_command(module, ['kenv', '-q', name])

@@ -299,7 +299,10 @@ class Service(object):
             'card_driver': cards[0]['driver'] if cards else None,
             'bridge': {'name': self.vm['bridge'], 'exists': bridge is not None,
                        'up': bool(bridge and 'UP' in bridge['flags']),
-                       'members': bridge['member_names'] if bridge else []},
+                       'members': bridge['member_names'] if bridge else [],
+                       # the host's own addresses on the bridge (rc.conf's ifconfig_wifibox0), scope ids cut
+                       'addresses': [entry['address'].split('%')[0] for entry in bridge['inet'] + bridge['inet6']]
+                       if bridge else []},
             'tap': {'name': self.vm['tap'], 'exists': tap is not None, 'up': bool(tap and 'UP' in tap['flags']),
                     'member': bool(bridge and self.vm['tap'] in bridge['member_names'])},
             'last_suspend': st.get('last_suspend'),

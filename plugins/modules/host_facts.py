@@ -26,7 +26,14 @@ author:
 extends_documentation_fragment:
   - wifibox.bhyve.attributes
   - wifibox.bhyve.attributes.INFO_MODULE
-options: {}
+options:
+  packages:
+    description:
+      - Names of pkg(8) packages to look up in the same call (one C(pkg query %n NAME...)); the fact C(packages)
+        says for each whether it is installed. A role that installs missing packages saves a module round trip.
+    type: list
+    elements: str
+    default: []
 notes:
   - The native driver of a card that ppt(4) already holds is not known to the host any more; its C(native_driver)
     and C(kernel_module) are V(null) then.
@@ -38,6 +45,10 @@ seealso:
 EXAMPLES = r"""
 - name: Look at the host before changing it
   wifibox.bhyve.host_facts:
+
+- name: Look at the host and whether the wifibox packages are installed
+  wifibox.bhyve.host_facts:
+    packages: [wifibox-alpine, edk2-bhyve, socat]
 
 - name: Enable AMD-Vi when the CPU is an AMD one
   wifibox.bhyve.loader_conf:
@@ -63,8 +74,8 @@ ansible_facts:
       contains:
         freebsd:
           description:
-            - C(userland) (C(freebsd-version -u)), C(kernel_installed) (C(-k)), C(kernel_running) (C(uname -r)),
-              C(osreldate) (C(kern.osreldate)) and C(major), the major version as a number.
+            - C(userland) (C(freebsd-version -u)), C(kernel_installed) (C(-k)), C(kernel_running) (C(-r), the same as
+              C(uname -r)), C(osreldate) (C(kern.osreldate)) and C(major), the major version as a number.
           type: dict
           sample: {"userland": "14.1-RELEASE-p6", "kernel_installed": "14.1-RELEASE-p6", "kernel_running": "14.1-RELEASE-p5",
                    "osreldate": 1401000, "major": 14}
@@ -119,6 +130,12 @@ ansible_facts:
               native_driver: iwm
               kernel_module: if_iwm
               problems: []
+        packages:
+          description:
+            - For each name in O(packages), whether pkg(8) has it installed (C(pkg query %n)); V({}) without
+              O(packages).
+          type: dict
+          sample: {"wifibox-alpine": true, "edk2-bhyve": true, "socat": false}
         warnings:
           description: The warnings this module printed, so a role can show or assert on them.
           type: list
@@ -133,12 +150,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wifibox.bhyve.plugins.module_utils.commands import CommandError, run_checked, run_command
 from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import DMESG_BOOT, PPTDEVS_VARIABLES, VMM_DEV_DIR, VMM_MODULE
-from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import (
-    module_present,
-    read_kenv,
-    read_sysctl,
-    read_sysctl_int,
-)
+from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import module_present, read_kenvs, read_sysctls
 from ansible_collections.wifibox.bhyve.plugins.module_utils.netwifibox import BHYVE_CONF as NET_WIFIBOX_BHYVE_CONF
 from ansible_collections.wifibox.bhyve.plugins.module_utils.netwifibox import RC_SCRIPT as NET_WIFIBOX_RC_SCRIPT
 from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import PciconfParseError, parse_pciconf
@@ -148,6 +160,12 @@ _ORIGIN = re.compile(r'Origin\s*=\s*"(?P<origin>[^"]+)"')
 _ORIGINS = {'GenuineIntel': 'intel', 'AuthenticAMD': 'amd'}
 # An IOMMU unit attaching at boot: Intel DMA remapping units (ACPI DMAR) and AMD-Vi units (ACPI IVRS).
 _IOMMU_UNIT = re.compile(r'^(?:dmar|ivhd)\d+: ', re.MULTILINE)
+
+
+# Every sysctl this module reads, asked in one ``sysctl -i`` call (hw.vmm.* exist only while vmm is loaded).
+SYSCTLS = ('kern.osreldate', 'hw.model', 'hw.pagesize', 'hw.physmem', 'vm.stats.vm.v_free_count',
+           'vm.stats.vm.v_inactive_count', 'hw.vmm.ppt.devices', 'hw.vmm.iommu.enable', 'hw.vmm.iommu.initialized',
+           'hw.vmm.amdvi.enable', 'hw.vmm.amdvi.count')
 
 
 def first_line(module, argv):
@@ -165,10 +183,30 @@ def as_flag(value):
         return None
 
 
-def freebsd_version(module):
-    userland = first_line(module, ['freebsd-version', '-u'])
-    osreldate = read_sysctl_int(module, 'kern.osreldate')
-    running = first_line(module, ['uname', '-r'])
+def as_int(value):
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def versions(module):
+    """(installed kernel, running kernel, userland): freebsd-version(1) prints them in this order for -kru."""
+    try:
+        rc, out, dummy = run_command(module, ['freebsd-version', '-kru'])
+    except CommandError:
+        rc, out = 1, ''
+    lines = out.strip().splitlines()
+    if rc == 0 and len(lines) == 3 and all(line.strip() for line in lines):
+        return [line.strip() for line in lines]
+    # An older freebsd-version, or one part it cannot tell: each on its own.
+    return [first_line(module, ['freebsd-version', '-k']), first_line(module, ['uname', '-r']),
+            first_line(module, ['freebsd-version', '-u'])]
+
+
+def freebsd_version(module, sysctl):
+    installed, running, userland = versions(module)
+    osreldate = as_int(sysctl['kern.osreldate'])
     major = None
     match = re.match(r'^(\d+)\.', userland or running or '')
     if match:
@@ -177,7 +215,7 @@ def freebsd_version(module):
         major = osreldate // 100000
     return dict(
         userland=userland,
-        kernel_installed=first_line(module, ['freebsd-version', '-k']),
+        kernel_installed=installed,
         kernel_running=running,
         osreldate=osreldate,
         major=major,
@@ -192,8 +230,8 @@ def read_dmesg_boot():
         return None
 
 
-def cpu(module, dmesg):
-    model = read_sysctl(module, 'hw.model')
+def cpu(sysctl, dmesg):
+    model = sysctl['hw.model']
     match = _ORIGIN.search(dmesg) if dmesg else None
     origin = match.group('origin') if match else None
     vendor = _ORIGINS.get(origin)
@@ -213,27 +251,27 @@ def virtual_machines():
         return []
 
 
-def vmm(module):
+def vmm(module, sysctl, kenv):
     loaded = module_present(module, VMM_MODULE)
     # vmm(4) cuts the pptdevs values at single spaces (vmm_is_pptdev).
-    booted = [entry for var in PPTDEVS_VARIABLES for entry in (read_kenv(module, var) or '').split(' ') if entry]
+    booted = [entry for var in PPTDEVS_VARIABLES for entry in (kenv.get(var) or '').split(' ') if entry]
     return dict(
         loaded=loaded,
-        ppt_devices=read_sysctl_int(module, 'hw.vmm.ppt.devices') if loaded else None,
+        ppt_devices=as_int(sysctl['hw.vmm.ppt.devices']) if loaded else None,
         pptdevs=booted,
         vms=virtual_machines() if loaded else [],
     )
 
 
-def iommu(module, vendor, vmm_loaded, dmesg):
+def iommu(sysctl, kenv, vendor, vmm_loaded, dmesg):
     def tunable(name):
         # The sysctl exists only while vmm is loaded; before that the loader's kenv tells what it will use.
-        return read_sysctl(module, name) if vmm_loaded else read_kenv(module, name)
+        return sysctl[name] if vmm_loaded else kenv.get(name)
 
     if vendor == 'amd':
         enabled = as_flag(tunable('hw.vmm.amdvi.enable'))
         if enabled is None:
-            enabled = as_flag(read_kenv(module, 'hw.vmm.amdvi_enable'))
+            enabled = as_flag(kenv.get('hw.vmm.amdvi_enable'))
         kind = 'amd-vi'
     else:
         enabled = as_flag(tunable('hw.vmm.iommu.enable'))
@@ -243,21 +281,21 @@ def iommu(module, vendor, vmm_loaded, dmesg):
     return dict(
         kind=kind,
         enabled=enabled,
-        initialized=as_flag(read_sysctl(module, 'hw.vmm.iommu.initialized')) if vmm_loaded else None,
-        amdvi_count=read_sysctl_int(module, 'hw.vmm.amdvi.count') if vmm_loaded and vendor == 'amd' else None,
+        initialized=as_flag(sysctl['hw.vmm.iommu.initialized']) if vmm_loaded else None,
+        amdvi_count=as_int(sysctl['hw.vmm.amdvi.count']) if vmm_loaded and vendor == 'amd' else None,
         units=len(_IOMMU_UNIT.findall(dmesg)) if dmesg is not None else None,
     )
 
 
-def memory(module):
-    pagesize = read_sysctl_int(module, 'hw.pagesize')
+def memory(sysctl):
+    pagesize = as_int(sysctl['hw.pagesize'])
 
     def pages(name):
-        count = read_sysctl_int(module, name)
+        count = as_int(sysctl[name])
         return count * pagesize if count is not None and pagesize else None
 
     return dict(
-        physical=read_sysctl_int(module, 'hw.physmem'),
+        physical=as_int(sysctl['hw.physmem']),
         free=pages('vm.stats.vm.v_free_count'),
         inactive=pages('vm.stats.vm.v_inactive_count'),
     )
@@ -278,6 +316,22 @@ def wireless(module):
         card.update(native_driver=native, kernel_module=kernel_module(native), problems=card_problems(device))
         cards.append(card)
     return cards
+
+
+def packages(module, names):
+    """{name: installed} for the pkg(8) packages ``names``, from one ``pkg query %n NAME...``."""
+    if not names:
+        return {}
+    argv = ['pkg', 'query', '%n'] + list(names)
+    rc, out, err = run_command(module, argv)
+    # pkg query exits 1 when none of the names is installed, 0 when at least one is.
+    if rc not in (0, 1):
+        module.fail_json(msg='%s exited with status %d (%s): check that pkg(8) is bootstrapped (pkg bootstrap) and '
+                             'its database readable, then run again.'
+                             % (' '.join(argv), rc, (err or out).strip() or 'no message'),
+                         rc=rc, stdout=out, stderr=err)
+    installed = set(out.split())
+    return dict((name, name in installed) for name in names)
 
 
 def warnings_for(facts):
@@ -307,17 +361,22 @@ def warnings_for(facts):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(packages=dict(type='list', elements='str', default=[])),
+                           supports_check_mode=True)
     try:
-        facts = dict(freebsd=freebsd_version(module), cpu=None)
+        # One sysctl and one kenv call for every value below (a no-op converge pays for each command).
+        sysctl = read_sysctls(module, SYSCTLS)
+        kenv = read_kenvs(module)
+        facts = dict(freebsd=freebsd_version(module, sysctl), cpu=None)
         dmesg = read_dmesg_boot()
-        facts['cpu'] = cpu(module, dmesg)
-        facts['vmm'] = vmm(module)
-        facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'], dmesg)
-        facts['memory'] = memory(module)
+        facts['cpu'] = cpu(sysctl, dmesg)
+        facts['vmm'] = vmm(module, sysctl, kenv)
+        facts['iommu'] = iommu(sysctl, kenv, facts['cpu']['vendor'], facts['vmm']['loaded'], dmesg)
+        facts['memory'] = memory(sysctl)
         facts['wireless'] = wireless(module)
         # net/wifibox (the original) is installed: the role's migration reads it (net_wifibox_info).
         facts['net_wifibox'] = os.path.exists(NET_WIFIBOX_BHYVE_CONF) or os.path.exists(NET_WIFIBOX_RC_SCRIPT)
+        facts['packages'] = packages(module, module.params['packages'])
     except CommandError as exc:
         module.fail_json(**exc.result())
     facts['warnings'] = warnings_for(facts)

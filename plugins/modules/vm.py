@@ -205,7 +205,7 @@ status:
     stopped_reason: {description: why supervision ended, type: str}
     card_driver: {description: "the driver holding the first passthru card: V(ppt0), V(iwm0); null when it is gone", type: str}
     cards: {description: "per passthru device: C(device), C(selector), C(present), C(driver), C(held_by_ppt)", type: list}
-    bridge: {description: "C(name), C(exists), C(up), C(members)", type: dict}
+    bridge: {description: "C(name), C(exists), C(up), C(members), C(addresses) (the host's IPv4 and IPv6 addresses on it)", type: dict}
     tap: {description: "C(name), C(exists), C(up), C(member)", type: dict}
     last_suspend: {description: "C(at), C(method), C(was_running), C(result)", type: dict}
     last_resume: {description: "C(at), C(method), C(result), C(escalated_to)", type: dict}

@@ -25,19 +25,20 @@ def dmesg(tmp_path, monkeypatch):
 
 
 def laptop(host, model, pci, vmm_loaded=True, sysctls=None, kenv=None):
-    host.on('freebsd-version', '-u', out='14.1-RELEASE-p6\n')
-    host.on('freebsd-version', '-k', out='14.1-RELEASE-p6\n')
-    host.on('uname', '-r', out='14.1-RELEASE-p5\n')
+    # freebsd-version(1): with -k, -r and -u, the installed kernel, the running kernel, then userland.
+    host.on('freebsd-version', '-kru', out='14.1-RELEASE-p6\n14.1-RELEASE-p5\n14.1-RELEASE-p6\n')
     host.on('pciconf', '-lv', out=pciconf(pci))
     host.on('kldstat', '-q', '-m', 'vmm', rc=0 if vmm_loaded else 1)
     values = {'kern.osreldate': '1401000', 'hw.model': model, 'hw.physmem': '17014808576', 'hw.pagesize': '4096',
               'vm.stats.vm.v_free_count': '2411265', 'vm.stats.vm.v_inactive_count': '524288'}
     values.update(sysctls or {})
-    for name, value in values.items():
-        host.on('sysctl', '-n', name, out=value + '\n')
-    for name, value in (kenv or {}).items():
-        host.on('kenv', '-q', name, out=value + '\n')
-    host.default = (1, '', '')  # every other sysctl/kenv: unknown oid / not set
+    # sysctl -i: NAME: VALUE for the OIDs that exist, unknown ones skipped silently (exit status 1 then, as the lab's).
+    host.on('sysctl', '-i', *host_facts.SYSCTLS, rc=0 if set(host_facts.SYSCTLS) <= set(values) else 1,
+            out=''.join('%s: %s\n' % (name, values[name]) for name in host_facts.SYSCTLS if name in values))
+    env = {'hint.atkbd.0.at': 'atkbdc', 'kern.vty': 'vt'}
+    env.update(kenv or {})
+    host.on('kenv', out=''.join('%s="%s"\n' % item for item in env.items()))
+    host.default = (1, '', '')  # every other command: not there
 
 
 def test_intel_thinkpad_before_setup(host, run, dmesg):
@@ -152,6 +153,8 @@ def test_missing_optional_commands_give_nulls(host, run, dmesg):
     host.default = (1, '', '')
     facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
     assert facts['freebsd']['userland'] is None and facts['freebsd']['major'] is None
+    # freebsd-version -kru failed: each part was asked on its own
+    assert host.ran('freebsd-version', '-u') and host.ran('uname', '-r')
     assert facts['cpu'] == {'model': None, 'vendor': None, 'origin': None}
     assert facts['memory'] == {'physical': None, 'free': None, 'inactive': None}
 
@@ -161,3 +164,60 @@ def test_pciconf_failure_fails(host, run, dmesg):
     host.on('pciconf', '-lv', rc=1, err='pciconf: /dev/pci: Permission denied\n')
     result = run(host_facts.main, {})
     assert result['failed'] and 'Permission denied' in result['msg']
+
+
+def test_one_sysctl_and_one_kenv_call(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-ppt.txt',
+           sysctls={'hw.vmm.ppt.devices': '1', 'hw.vmm.iommu.enable': '1', 'hw.vmm.iommu.initialized': '1'},
+           kenv={'pptdevs': '3/0/0 4/0/0', 'pptdevs2': '5/0/0'})
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['vmm']['pptdevs'] == ['3/0/0', '4/0/0', '5/0/0']
+    assert [call[0] for call in host.calls].count('sysctl') == 1 and [call[0] for call in host.calls].count('kenv') == 1
+    assert len(host.calls) == 5  # freebsd-version, sysctl, kenv, kldstat, pciconf
+
+
+def test_an_old_freebsd_version_falls_back_to_one_call_each(host, run, dmesg):
+    host.on('freebsd-version', '-kru', rc=1, err='usage: freebsd-version [-ku] [-j jail]\n')
+    host.on('freebsd-version', '-k', out='11.0-RELEASE\n')
+    host.on('freebsd-version', '-u', out='11.0-RELEASE-p1\n')
+    host.on('uname', '-r', out='11.0-RELEASE\n')
+    host.on('pciconf', '-lv', out=pciconf('thinkpad-t480-14.txt'))
+    host.default = (1, '', '')
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['freebsd'] == {'userland': '11.0-RELEASE-p1', 'kernel_installed': '11.0-RELEASE',
+                                'kernel_running': '11.0-RELEASE', 'osreldate': None, 'major': 11}
+
+
+def test_a_failing_sysctl_fails(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.answers[('sysctl', '-i') + host_facts.SYSCTLS] = [(1, '', 'sysctl: sysctl(hw.model): Operation not permitted\n')]
+    result = run(host_facts.main, {})
+    assert result['failed'] and 'Operation not permitted' in result['msg']
+
+
+def test_packages_in_the_same_call(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'wifibox-alpine', 'edk2-bhyve', 'socat', out='socat\nwifibox-alpine\n')
+    facts = run(host_facts.main, {'packages': ['wifibox-alpine', 'edk2-bhyve', 'socat']})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {'wifibox-alpine': True, 'edk2-bhyve': False, 'socat': True}
+
+
+def test_no_package_installed_is_not_an_error(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'socat', rc=1)
+    facts = run(host_facts.main, {'packages': ['socat']})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {'socat': False}
+
+
+def test_without_packages_no_pkg_call(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    facts = run(host_facts.main, {})['ansible_facts']['wifibox_host']
+    assert facts['packages'] == {} and not any(call[0] == 'pkg' for call in host.calls)
+
+
+def test_a_broken_pkg_fails_with_the_fix(host, run, dmesg):
+    laptop(host, 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', 'thinkpad-t480-14.txt', vmm_loaded=False)
+    host.on('pkg', 'query', '%n', 'socat', rc=70, err='pkg: unable to open the database\n')
+    result = run(host_facts.main, {'packages': ['socat']})
+    assert result['failed'] and 'pkg query %n socat' in result['msg'] and 'database' in result['msg']
+    assert 'pkg bootstrap' in result['msg']
