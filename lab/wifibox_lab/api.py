@@ -115,7 +115,7 @@ def gc():
     if os.path.isdir(SLOTS):
         for slot in os.listdir(SLOTS):
             if not slot.isdigit():
-                continue  # not a slot (a file another lab version keeps there)
+                continue  # not a slot (.lock, or files of a lab root someone pointed here)
             try:
                 with open(os.path.join(SLOTS, slot)) as f:
                     owner = f.read()
