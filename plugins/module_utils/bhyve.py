@@ -38,6 +38,7 @@ FIELDS = (
     ('stop_wait', int, 10),
     ('recovery', str, 'restart_vmm'),
     ('resume_wait', int, 30),
+    ('ready_wait', int, 60),
     ('restart_delay', int, 5),
     ('crash_limit', int, 5),
     ('crash_window', int, 120),
@@ -175,6 +176,8 @@ def normalise(settings):
     _in_range('priority', vm['priority'], 0, 99, '50 runs bhyve at nice 0, 0 at nice -20, 99 at nice 20')
     _in_range('stop_wait', vm['stop_wait'], 1, 60, 'seconds the guest gets to power off')
     _in_range('resume_wait', vm['resume_wait'], 1, 600, 'seconds the guest gets to come back after resume')
+    _in_range('ready_wait', vm['ready_wait'], 0, 600, 'seconds start waits for the guest to answer on the '
+              'bridge (0: do not wait)')
     _in_range('restart_delay', vm['restart_delay'], 1, 3600, 'seconds between a crash and the next start')
     _in_range('crash_limit', vm['crash_limit'], 1, 1000, 'crashes within crash_window that stop supervision')
     _in_range('crash_window', vm['crash_window'], 1, 86400, 'seconds')

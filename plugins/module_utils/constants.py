@@ -105,6 +105,13 @@ SUPERVISOR_PIDFILE = '/var/run/wifibox-bhyve/supervisor.pid'
 SERVICE_STATE = '/var/run/wifibox-bhyve/state.json'
 # daemon(8) -t title of the supervisor: `daemon: wifibox-bhyve[PID]` in ps.
 SUPERVISOR_TITLE = 'wifibox-bhyve'
+# The host side of the socket pass-through (WIFIBOX.md section 4): one daemon(8)-supervised
+# socat per socket in the config share's uds_passthru.conf, pid file uds-passthru.PORT.pid.
+UDS_PASSTHRU_TITLE = 'wifibox-uds-passthru'
+UDS_PASSTHRU_PIDFILE = '/var/run/wifibox-bhyve/uds-passthru.%d.pid'
+# Guest readiness: a TCP probe of the guest's LAN address on the first pass-through port,
+# else on this port (completed or refused = the guest's network stack answers).
+GUEST_PROBE_PORT = 53
 
 # --- Guest images and firmware (the guest package's files) ---------------------------
 UEFI_IMAGES = ('esp.img', 'root.img')
@@ -125,6 +132,9 @@ KLDUNLOAD = '/sbin/kldunload'
 KLDSTAT = '/sbin/kldstat'
 SYSCTL = '/sbin/sysctl'
 CU = '/usr/bin/cu'
+ROUTE = '/sbin/route'
+# net/socat's binary; the service also looks for socat on PATH.
+SOCAT = '/usr/local/bin/socat'
 PPT_DRIVER = 'ppt'
 VM_MIN_MEMORY_MB = 32
 # VM_MAXCPU of vmm(4); the host's hw.vmm.maxcpu may be lower and is checked at start.

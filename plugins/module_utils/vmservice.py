@@ -35,7 +35,9 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -247,6 +249,87 @@ def wait_until(predicate, timeout, step=0.1):
         time.sleep(step)
 
 
+# --- the socket pass-through's configuration (WIFIBOX.md section 4) -----------------------------
+
+_UDS_OPTION = re.compile(r'^(path|user|group|mode|port)=(.*)$')
+
+
+def parse_uds_conf(text, source=C.UDS_PASSTHRU_CONF):
+    """uds_passthru.conf (sh assignments) -> {'ip': str or None, 'netmask': ..., 'sockets': [dict]}.
+
+    ``network=IP:MASK`` (empty: the guest IP comes from the host's default route via the
+    bridge), ``sockets="path=..,user=..,group=..,mode=..,port=.. ..."``.  ServiceError names
+    the line and the fix.
+    """
+    values = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        found = re.match(r'^(network|sockets)=(.*)$', line)
+        if not found:
+            continue  # other shell lines are the guest service's business
+        value = found.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        values[found.group(1)] = (value, number)
+    network, _line = values.get('network', ('', 0))
+    ip = netmask = None
+    if network:
+        ip, _sep, netmask = network.partition(':')
+        if not re.match(r'^\d{1,3}(\.\d{1,3}){3}$', ip):
+            raise ServiceError('%s line %d: network=%r is not IP:MASK (e.g. 10.0.0.1:255.255.255.0): fix it with '
+                               'the wifibox_guest role' % (source, _line, network), EXIT_CONFIG)
+    sockets = []
+    text_sockets, line_no = values.get('sockets', ('', 0))
+    for entry in text_sockets.split():
+        sock = {'user': 'root', 'group': '0', 'mode': '770'}
+        for part in entry.split(','):
+            option = _UDS_OPTION.match(part)
+            if not option:
+                raise ServiceError('%s line %d: %r in %r is not one of path=, user=, group=, mode=, port=: fix '
+                                   'wifibox_guest_uds_sockets' % (source, line_no, part, entry), EXIT_CONFIG)
+            sock[option.group(1)] = option.group(2)
+        if not sock.get('path', '').startswith('/') or not sock.get('port', '').isdigit() \
+                or not 0 < int(sock['port']) < 65536 or not re.match(r'^[0-7]{3,4}$', sock['mode']):
+            raise ServiceError('%s line %d: socket %r needs an absolute path=, a port= 1..65535 and an octal mode=: '
+                               'fix wifibox_guest_uds_sockets' % (source, line_no, entry), EXIT_CONFIG)
+        sock['port'] = int(sock['port'])
+        sockets.append(sock)
+    return {'ip': ip, 'netmask': netmask, 'sockets': sockets}
+
+
+def parse_route_get(text):
+    """`route -n get default` -> {'gateway': .., 'interface': ..} (FreeBSD's `key: value` lines)."""
+    found = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(':')
+        if sep and key in ('gateway', 'interface'):
+            found[key] = value.strip()
+    return found
+
+
+def tcp_probe(ip, port, timeout=1.0):
+    """Does the guest's network stack answer at ip:port?  -> (bool, what happened).
+
+    A completed connection or a refusal (the guest's TCP answered with RST) both prove
+    the guest is up on the link; a timeout or no route do not.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((ip, port))
+        return True, 'accepted on %s:%d' % (ip, port)
+    except ConnectionRefusedError:
+        return True, 'refused on %s:%d (the guest answered)' % (ip, port)
+    except socket.timeout:
+        return False, 'no answer from %s:%d within %.0f s' % (ip, port, timeout)
+    except OSError as exc:
+        return False, '%s:%d: %s' % (ip, port, exc.strerror or exc)
+    finally:
+        sock.close()
+
+
 # --- the service ---------------------------------------------------------------------------------
 
 class Service(object):
@@ -310,6 +393,10 @@ class Service(object):
             'recovery': self.vm['recovery'],
             # the configuration bhyve was started with (vm.conf may have changed since)
             'running_config': st.get('running_config') if pid else None,
+            'uds_passthru': self.passthru_status(),
+            # is the guest up on the bridge (not only bhyve)? None: the host cannot ask yet
+            'guest': self.guest_answers() if pid else {'answering': False, 'ip': None,
+                                                       'detail': 'bhyve is not running'},
         }
 
     # -- checks before starting ----------------------------------------------------------
@@ -475,6 +562,8 @@ class Service(object):
             detail = st.get('last_error') or 'bhyve did not start within %d s' % START_TIMEOUT
             raise ServiceError('the VM did not start: %s%s' % (detail, _hint(detail)))
         self.log.info('the VM runs (pid %s) after %.1f s' % (self.bhyve_pid(), time.time() - began))
+        self.start_passthru()
+        self.wait_ready(began)
         return True
 
     def _wait_started(self, began):
@@ -489,6 +578,7 @@ class Service(object):
         return not st.get('last_exit') and not st.get('stopped_reason') and pid_alive(st.get('bhyve_pid'))
 
     def stop_guest(self, quiet=False):
+        self.stop_passthru()
         supervisor, pid = self.supervisor_pid(), self.bhyve_pid()
         if supervisor is None and pid is None:
             if not quiet:
@@ -520,6 +610,161 @@ class Service(object):
         self.state.update(bhyve_pid=None, stopped_reason=lambda old: old or 'stopped by request')
         self.log.info('the VM stopped after %.1f s' % (time.time() - began))
         return True
+
+    # -- the socket pass-through (host side) and guest readiness ----------------------------------------
+    def uds_conf(self):
+        """The config share's uds_passthru.conf, parsed; None when it is absent or unreadable."""
+        path = os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APPLIANCE_DIR, C.UDS_PASSTHRU_CONF)
+        try:
+            with open(path) as handle:
+                text = handle.read()
+        except OSError:
+            return None
+        return parse_uds_conf(text, path)
+
+    def guest_ip(self, conf=None):
+        """The guest's LAN address: uds_passthru.conf's network, else the default route's gateway via the bridge."""
+        if conf and conf.get('ip'):
+            return conf['ip']
+        rc, out, _err = self.host.run([C.ROUTE, '-n', 'get', 'default'])
+        route = parse_route_get(out) if rc == 0 else {}
+        if route.get('interface') == self.vm['bridge'] and route.get('gateway'):
+            return route['gateway']
+        return None
+
+    def socat_path(self):
+        if os.access(C.SOCAT, os.X_OK):
+            return C.SOCAT
+        return shutil.which('socat', path=os.environ.get('PATH', '') + os.pathsep + os.path.dirname(C.SOCAT))
+
+    def passthru_pids(self):
+        """{port: pid of its daemon(8) supervisor} for the forwarders whose pid file names a live process."""
+        found = {}
+        directory = os.path.dirname(C.UDS_PASSTHRU_PIDFILE)
+        prefix, suffix = os.path.basename(C.UDS_PASSTHRU_PIDFILE).split('%d')
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return found
+        for name in names:
+            port = name[len(prefix):-len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ''
+            if port.isdigit():
+                pid = read_pidfile(os.path.join(directory, name))
+                if pid_alive(pid):
+                    found[int(port)] = pid
+        return found
+
+    def start_passthru(self):
+        """One `daemon -r` socat per socket in uds_passthru.conf; -> the ports started."""
+        try:
+            conf = self.uds_conf()
+        except ServiceError as exc:
+            self.log.warn('socket pass-through skipped: %s' % exc.msg)
+            return []
+        if conf is None or not conf['sockets']:
+            return []
+        socat = self.socat_path()
+        if socat is None:
+            self.log.warn('socket pass-through skipped: socat is not installed (pkg install socat)')
+            return []
+        ip = self.guest_ip(conf)
+        if ip is None:
+            self.log.warn('socket pass-through skipped: no guest IP (uds_passthru.conf has no network= and the '
+                          'default route does not go via %s)' % self.vm['bridge'])
+            return []
+        running, started = self.passthru_pids(), []
+        for sock in conf['sockets']:
+            if sock['port'] in running:
+                self.log.warn('socket pass-through for %s already runs (pid %d)' % (sock['path'], running[sock['port']]))
+                continue
+            directory = os.path.dirname(sock['path'])
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            listen = 'UNIX-RECVFROM:%s,reuseaddr,fork,unlink-early,user=%s,group=%s,mode=%s' % (
+                sock['path'], sock['user'], sock['group'], sock['mode'])
+            rc, _out, err = self.host.run([C.DAEMON, '-r', '-P', C.UDS_PASSTHRU_PIDFILE % sock['port'],
+                                           '-t', C.UDS_PASSTHRU_TITLE, socat, listen,
+                                           'TCP4:%s:%d' % (ip, sock['port'])])
+            if rc != 0:
+                self.log.warn('socket pass-through for %s did not start: %s' % (sock['path'], err.strip()))
+                continue
+            started.append(sock['port'])
+            self.log.info('socket pass-through: %s -> %s:%d' % (sock['path'], ip, sock['port']))
+        return started
+
+    def stop_passthru(self):
+        """Stop every forwarder (SIGTERM to its daemon(8), which ends socat); -> the ports stopped."""
+        stopped = []
+        for port, pid in sorted(self.passthru_pids().items()):
+            _kill(pid, signal.SIGTERM)
+            if not wait_until(lambda: not pid_alive(pid), 5):
+                _kill(pid, signal.SIGKILL)
+            try:
+                os.unlink(C.UDS_PASSTHRU_PIDFILE % port)
+            except OSError:
+                pass
+            stopped.append(port)
+        if stopped:
+            self.log.info('socket pass-through stopped (ports %s)' % ', '.join(str(p) for p in stopped))
+        return stopped
+
+    def passthru_status(self):
+        try:
+            conf = self.uds_conf()
+        except ServiceError:
+            conf = None
+        pids = self.passthru_pids()
+        return [{'path': sock['path'], 'port': sock['port'], 'pid': pids.get(sock['port']),
+                 'running': sock['port'] in pids} for sock in (conf or {}).get('sockets', [])]
+
+    def guest_answers(self):
+        """Is the guest up on the bridge, as the host sees it?  -> {'answering': bool or None, 'detail': str}.
+
+        The probe: a TCP connection to the guest's LAN address (the first pass-through
+        port, else port 53) that completes or is refused.  None when it cannot be asked:
+        no guest address known or the host has no IPv4 address on the bridge yet (at boot,
+        before netif), so the answer would say nothing about the guest.
+        """
+        try:
+            conf = self.uds_conf()
+        except ServiceError:
+            conf = None
+        ip = self.guest_ip(conf)
+        if ip is None:
+            return {'answering': None, 'ip': None, 'detail': 'guest address unknown (no uds_passthru.conf network= '
+                                                             'and no default route via %s)' % self.vm['bridge']}
+        bridge = self.host.interface(self.vm['bridge'])
+        if not bridge or not bridge.get('inet'):
+            return {'answering': None, 'ip': ip, 'detail': '%s has no IPv4 address yet' % self.vm['bridge']}
+        port = conf['sockets'][0]['port'] if conf and conf['sockets'] else C.GUEST_PROBE_PORT
+        answering, detail = tcp_probe(ip, port)
+        return {'answering': answering, 'ip': ip, 'detail': detail}
+
+    def wait_ready(self, began):
+        """After bhyve runs: wait up to ready_wait for the guest to answer; -> status['guest']."""
+        result = [self.guest_answers()]
+
+        def ready():
+            if result[0]['answering'] is None:
+                return True  # cannot be asked: do not wait
+            if result[0]['answering']:
+                return True
+            result[0] = self.guest_answers()
+            return bool(result[0]['answering'])
+        if self.vm['ready_wait']:
+            wait_until(ready, self.vm['ready_wait'], 0.5)
+        guest = result[0]
+        if guest['answering']:
+            self.log.info('the guest answers on %s after %.1f s: %s' % (self.vm['bridge'], time.time() - began,
+                                                                       guest['detail']))
+        elif guest['answering'] is False:
+            guest['detail'] = 'bhyve running, guest not answering on %s after %d s (%s)' % (
+                self.vm['bridge'], self.vm['ready_wait'], guest['detail'])
+            self.log.warn(guest['detail'])
+        else:
+            self.log.info('guest readiness not checked: %s' % guest['detail'])
+        self.state.update(guest=dict(guest, at=_now()))
+        return guest
 
     # -- commands -------------------------------------------------------------------------------------
     def start(self, target=None):
@@ -942,6 +1187,13 @@ def print_status(status):
         status['bridge']['name'], ('up' if status['bridge']['up'] else 'down') if status['bridge']['exists']
         else 'absent', status['tap']['name'], ('member' if status['tap']['member'] else 'not a member')
         if status['tap']['exists'] else 'absent'))
+    if status['running']:
+        out.append('guest: %s' % ('answering (%s)' % status['guest']['detail'] if status['guest']['answering']
+                                  else status['guest']['detail'] if status['guest']['answering'] is False
+                                  else 'not checked: %s' % status['guest']['detail']))
+    for sock in status.get('uds_passthru') or []:
+        out.append('socket pass-through %s <-> port %d: %s' % (sock['path'], sock['port'], 'runs as pid %d' % sock['pid']
+                                                               if sock['running'] else 'not running'))
     for key in ('last_suspend', 'last_resume'):
         if status[key]:
             event = status[key]

@@ -115,6 +115,19 @@ options:
     description: Seconds the guest gets to be back after resume before the recovery escalates.
     type: int
     default: 30
+  ready_wait:
+    description:
+      - Seconds O(state=started) (and C(wifibox-bhyve start), the boot service and a resume) wait for the guest to
+        answer on the bridge after bhyve runs; V(0) does not wait.
+      - The guest answers when a TCP connection from the host to the guest's LAN address (the first socket of
+        the config share's C(uds_passthru.conf), else port 53) completes or is refused. The guest's address comes
+        from C(uds_passthru.conf)'s C(network=), else from the host's default route via O(bridge).
+      - The wait is skipped (RV(status.guest.answering) is V(null)) when the address is unknown or the host has no
+        IPv4 address on O(bridge) yet, as at boot before netif; so a boot is never slowed by it.
+      - A guest that does not answer in time is not an error; RV(status.guest.detail) then says
+        C(bhyve running, guest not answering on wifibox0 after N s).
+    type: int
+    default: 60
   restart_delay:
     description: Seconds between a bhyve crash and the next start.
     type: int
@@ -160,6 +173,12 @@ notes:
     start|stop|restart|status|suspend|resume), where start, stop and restart take the same targets.
   - C(restart) refuses when the VM is not running (as net/wifibox); C(start) of a running VM and C(stop) of a stopped
     one succeed with a warning in the log.
+  - "Socket pass-through (wpa_cli, wpa_gui or hostapd_cli on the host): when the config share holds a readable
+    C(uds_passthru.conf) (the wifibox_guest role's C(wifibox_guest_uds_passthru)), the service starts one
+    C(daemon -r -t wifibox-uds-passthru socat UNIX-RECVFROM:PATH,...,user=,group=,mode= TCP4:GUEST:PORT) per socket
+    after the guest runs (pid file C(/var/run/wifibox-bhyve/uds-passthru.PORT.pid)), stops them first on stop,
+    and starts them again with the guest (restart, resume). It creates the socket's directory when missing. Without
+    socat (C(pkg install socat)), or without a guest address, it logs one warning and the VM starts anyway."
   - The service's log is C(/var/log/wifibox-bhyve.log); its state (pid, restarts, last exit, last suspend/resume)
     is C(/var/run/wifibox-bhyve/state.json), the daemon(8) pid file C(/var/run/wifibox-bhyve/supervisor.pid).
 seealso:
@@ -211,6 +230,16 @@ status:
     last_resume: {description: "C(at), C(method), C(result), C(escalated_to)", type: dict}
     recovery: {description: the configured recovery method, type: str}
     running_config: {description: the configuration the running bhyve was started with, type: dict}
+    guest:
+      description:
+        - "Is the guest up on the bridge (not only bhyve): C(answering) (V(true), V(false), or V(null) when the host
+          cannot ask yet: guest address unknown or no IPv4 address on the bridge), C(ip), C(detail)
+          (e.g. C(bhyve running, guest not answering on wifibox0 after 60 s (...)))."
+      type: dict
+    uds_passthru:
+      description: "The host side of the socket pass-through, one per socket of C(uds_passthru.conf): C(path),
+        C(port), C(running), C(pid) (of its daemon(8))."
+      type: list
   sample: {"running": true, "pid": 4321, "card_driver": "ppt0", "restarts": 0}
 argv:
   description: The command the service runs (nice(1) and bhyve(8)), from the same code the service uses.
@@ -427,6 +456,7 @@ def run_module():
         stop_wait=dict(type='int', default=10),
         recovery=dict(type='str', default='restart_vmm', choices=list(bhyve.RECOVERY_METHODS)),
         resume_wait=dict(type='int', default=30),
+        ready_wait=dict(type='int', default=60),
         restart_delay=dict(type='int', default=5),
         crash_limit=dict(type='int', default=5),
         crash_window=dict(type='int', default=120),

@@ -57,24 +57,32 @@ def test_laptop_leases_and_fetches_the_page_through_wpa2_and_nat(box):
 
 
 def test_wpa_cli_lists_the_networks_through_the_socket_passthrough(box):
-    """The host side of uds_passthru (WIFIBOX.md section 4) in the laptop, wpa_cli against it."""
+    """The boot service's own host side of uds_passthru (WIFIBOX.md section 4): wpa_cli against it.
+
+    Nothing is started by the test: the vm module's start ran one daemon(8)-supervised socat
+    per socket of the config share's uds_passthru.conf; status lists them.
+    """
     start = time.monotonic()
     lp = box.lp
-    lp.sh('mkdir -p /var/run/wpa_supplicant')
-    r = lp.sh('daemon -p /var/run/wifibox-uds.pid socat UNIX-RECVFROM:/var/run/wpa_supplicant/wlan0,'
-              'reuseaddr,fork,unlink-early,user=root,group=0,mode=770 TCP4:10.0.0.1:1200')
-    assert r.returncode == 0, r.stderr
-    try:
-        assert wait_for(lambda: lp.sh('test -S /var/run/wpa_supplicant/wlan0').returncode == 0, 10)
-        out = wait_for(lambda: lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 list_networks').stdout
-                       if 'labnet' in lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 list_networks').stdout
-                       else None, 20)
-        assert out and re.search(r'^0\tlabnet\tany\t\[CURRENT\]', out, re.M), (out, box.diagnostics())
-        status = lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 status').stdout
-        assert 'wpa_state=COMPLETED' in status and 'key_mgmt=WPA2-PSK' in status, status
-        assert 'ip_address=192.168.50.' in status, status
-    finally:
-        lp.sh('kill $(cat /var/run/wifibox-uds.pid)')
+    status = box.status()
+    forwarders = dict((s['path'], s) for s in status['uds_passthru'])
+    assert sorted(forwarders) == ['/var/run/wpa_supplicant/p2p-dev-wlan0', '/var/run/wpa_supplicant/wlan0'], status
+    assert all(s['running'] and s['pid'] for s in forwarders.values()), status
+    ps = lp.sh('ps -o pid=,args= -p %d' % forwarders['/var/run/wpa_supplicant/wlan0']['pid']).stdout
+    assert 'wifibox-uds-passthru' in ps, ps
+    assert wait_for(lambda: lp.sh('test -S /var/run/wpa_supplicant/wlan0').returncode == 0, 10)
+    mode = lp.sh('stat -c %a /var/run/wpa_supplicant/wlan0').stdout.strip()
+    assert mode == '770', mode
+    out = wait_for(lambda: lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 list_networks').stdout
+                   if 'labnet' in lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 list_networks').stdout
+                   else None, 20)
+    assert out and re.search(r'^0\tlabnet\tany\t\[CURRENT\]', out, re.M), (out, box.diagnostics())
+    status = lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 status').stdout
+    assert 'wpa_state=COMPLETED' in status and 'key_mgmt=WPA2-PSK' in status, status
+    assert 'ip_address=192.168.50.' in status, status
+    # the laptop has its lease (first test): status can ask the guest, which answers on its port
+    guest = box.status()['guest']
+    assert guest['answering'] is True and guest['ip'] == '10.0.0.1', guest
     record_time('wpa_cli_passthrough', time.monotonic() - start)
 
 
@@ -120,6 +128,10 @@ def test_laptop_reboot_is_online_again_without_ansible(box):
     assert lease and lease['ip'].startswith('10.0.0.'), box.diagnostics()
     page = box.fetch()
     assert page and PAGE in page, box.diagnostics()
+    # the boot service started the socket pass-through too
+    assert all(s['running'] for s in box.status()['uds_passthru']), box.status()
+    assert wait_for(lambda: 'PONG' in box.lp.sh('wpa_cli -p /var/run/wpa_supplicant -i wlan0 ping').stdout, 20), \
+        box.diagnostics()
     record_time('laptop_reboot_online_again', time.monotonic() - start,
                 boot_to_lease=round(time.monotonic() - booted, 2))
 
@@ -127,8 +139,13 @@ def test_laptop_reboot_is_online_again_without_ansible(box):
 def test_stop_powers_the_guest_off_cleanly(box):
     """wifibox.bhyve.vm state=stopped: SIGTERM to bhyve = the ACPI power button; bhyve exits 1."""
     start = time.monotonic()
+    forwarders = [s['pid'] for s in box.status()['uds_passthru']]
     last_exit = box.stop()
     assert last_exit and last_exit['code'] == 1, (last_exit, box.diagnostics())
+    # the socket pass-through stopped with the guest (first, by the service's log order)
+    assert forwarders and not any(s['running'] for s in box.status()['uds_passthru']), box.status()
+    log = box.lp.sh('cat /var/log/wifibox-bhyve.log').stdout.split('socket pass-through stopped')
+    assert len(log) > 1 and 'stopping the VM' in log[-1], log[-1][-2000:]
     messages = box.lp.sh('cat %s/log/messages' % RUN_DIR).stdout.split('syslogd started')[-1]
     assert 'power button: powering off' in messages and 'services stopped' in messages, messages[-2000:]
     assert box.lp.state()['vms'].get('wifibox', {}).get('pid') is None

@@ -6,7 +6,10 @@
 method of wifibox.bhyve.vm; with the card lost after resume, the escalation recovers.
 
 Cycles per method: $WIFIBOX_VM_SUSPEND_CYCLES (default 1; a cycle is a full guest boot
-under TCG, about 20 s).
+under TCG, about 20 s on an idle core, 50-90 s when the 2 CI cores are shared).  Online is
+checked in full (a new lease on wifibox0, then a page from the far side) after the first
+cycle; after the later ones by a page fetched from the far side through the guest's NAT with
+the lease the laptop holds (the guest rebooted, re-associated and NATs again: a real proof).
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ def _online(box):
     return bool(page and PAGE in page)
 
 
+def _page_through_nat(box, timeout=90):
+    """A page from the far side through the guest's NAT, with the lease the laptop already holds."""
+    return bool(wait_for(lambda: PAGE in (box.fetch(timeout=5) or ''), timeout))
+
+
 @pytest.mark.parametrize('method', ['restart_vmm', 'suspend_guest', 'suspend_vmm'])
 def test_online_again_after_each_suspend_resume(box, method):
     from wifibox_lab import api
@@ -52,8 +60,9 @@ def test_online_again_after_each_suspend_resume(box, method):
         status = wait_for(lambda: box.status() if box.status().get('running') else None, 90)
         assert status and status['last_resume']['method'] == method, (box.status(), box.diagnostics())
         assert status['last_resume']['escalated_to'] is None, status
-        assert _online(box), box.diagnostics()
-        record_time('suspend_%s_cycle%d' % (method, cycle + 1), time.monotonic() - start)
+        assert (_online(box) if cycle == 0 else _page_through_nat(box)), box.diagnostics()
+        record_time('suspend_%s_cycle%d' % (method, cycle + 1), time.monotonic() - start, cycles=CYCLES,
+                    guest=status.get('guest'))
 
 
 def test_card_lost_after_resume_escalates_and_comes_back(box):

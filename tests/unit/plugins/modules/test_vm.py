@@ -184,9 +184,13 @@ def test_started_twice_is_one_vm_and_no_change(host, run, laptop, monkeypatch):
     host.on('sysrc', 'wifibox_bhyve_enable=YES')
     run(vm.main, dict(passthru=['3/0/0'], state='present'))
     running_service(monkeypatch, laptop)
+    host.on('route', '-n', 'get', 'default', rc=1, err='route: route has not been found\n')
     result = run(vm.main, dict(passthru=['3/0/0']))
     assert not result['changed'] and result['actions'] == [] and result['status']['running'], result
     assert result['status']['pid'] == 4343 and result['status']['card_driver'] == 'ppt0'
+    # no uds_passthru.conf and no route via wifibox0: the host cannot ask the guest yet
+    assert result['status']['guest']['answering'] is None, result['status']
+    assert result['status']['uds_passthru'] == []
     # a changed configuration restarts only with restart_on_change
     assert not result['restart_required']
     result = run(vm.main, dict(passthru=['3/0/0'], memory='256M'), check_mode=True)
