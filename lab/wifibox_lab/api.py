@@ -114,8 +114,8 @@ def gc():
                 removed.append(path)
     if os.path.isdir(SLOTS):
         for slot in os.listdir(SLOTS):
-            if not slot.isdigit():  # .lock, or what a lab root wrongly set to SLOTS left there
-                continue
+            if not slot.isdigit():
+                continue  # not a slot (.lock, or files of a lab root someone pointed here)
             try:
                 with open(os.path.join(SLOTS, slot)) as f:
                     owner = f.read()
