@@ -114,6 +114,8 @@ def gc():
                 removed.append(path)
     if os.path.isdir(SLOTS):
         for slot in os.listdir(SLOTS):
+            if not slot.isdigit():
+                continue  # not a slot claim (e.g. a lab root someone pointed at this folder)
             try:
                 with open(os.path.join(SLOTS, slot)) as f:
                     owner = f.read()
