@@ -206,3 +206,40 @@ def test_no_offer_times_out_then_retries_in_the_background(lab_laptop, dhcp):
     dhcp.start()
     assert wait_for(lambda: inet(lp), 40), run(lp, "cat", "/var/log/messages")[1][-2000:]
     assert daemon_pid(lp) == pid  # the same daemon got it
+
+
+def test_rc_conf_ipv6_accept_rtadv_and_static_inet6(lab_laptop, dhcp):
+    """ifconfig_wifibox0_ipv6: accept_rtadv takes the prefix of a real RA (radvd in the server's
+    namespace) after rtsol solicits it; a static inet6 address is set as given."""
+    lp = lab_laptop
+    conf = os.path.join(dhcp.dir, "radvd.conf")
+    with open(conf, "w") as f:
+        f.write("interface srv0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 200;\n  MaxRtrAdvInterval 600;\n"
+                "  prefix fd09::/64 { AdvOnLink on; AdvAutonomous on; };\n};\n")
+    dhcp.ns_run("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1")
+    radvd = subprocess.Popen(["ip", "netns", "exec", dhcp.ns, "radvd", "-n", "-C", conf, "-p",
+                              os.path.join(dhcp.dir, "radvd.pid")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)  # radvd's first unsolicited RA goes out now; the next only after minutes
+        assert run(lp, "sysrc", "ifconfig_wifibox0_ipv6=inet6 accept_rtadv")[0] == 0
+        assert "IFDISABLED" in run(lp, "ifconfig", "wifibox0")[1]
+        rc, out, err = run(lp, "service", "netif", "start", "wifibox0", timeout=60)
+        assert rc == 0, (out, err)
+        status = run(lp, "ifconfig", "wifibox0")[1]
+        assert "\tnd6 options=3<PERFORMNUD,ACCEPT_RTADV>\n" in status, status
+
+        def slaac():
+            return re.search(r"inet6 (fd09::[0-9a-f:]+)/64",
+                             run(lp, "ip", "-6", "-o", "addr", "show", "dev", "wifibox0")[1])
+        assert wait_for(slaac, 15), run(lp, "ip", "-6", "addr")[1]
+        assert "dev wifibox0" in run(lp, "ip", "-6", "route", "show", "default")[1]
+        assert run(lp, "sysrc", "ifconfig_wifibox0_ipv6=inet6 fd09::5/64")[0] == 0
+        assert run(lp, "service", "netif", "start", "wifibox0")[0] == 0
+        assert "inet6 fd09::5/64" in run(lp, "ip", "-6", "-o", "addr", "show", "dev", "wifibox0")[1]
+        # (netif turns accept_rtadv on, never off: the flag stays until the next boot)
+        assert "\tnd6 options=3<PERFORMNUD,ACCEPT_RTADV>\n" in run(lp, "ifconfig", "wifibox0")[1]
+        assert run(lp, "rtsol", "nosuch0") == (1, "", "rtsol: failed to initialize nosuch0\n")
+    finally:
+        radvd.terminate()
+        radvd.wait(10)

@@ -190,7 +190,8 @@ def _boot(d):
 
 def _usr_local(d):
     u = os.path.join(d, "fs/usr/local")
-    for sub in ("bin", "sbin", "etc/rc.d", "etc/devd", "etc/rc.conf.d", "share", "lib"):
+    # hier(7) / mtree BSD.local.dist: these exist on every FreeBSD
+    for sub in ("bin", "sbin", "etc/rc.d", "etc/devd", "etc/rc.conf.d", "share", "lib", "libexec"):
         os.makedirs(os.path.join(u, sub), exist_ok=True)
     # pkg's python311: /usr/local/bin/python3.11 is the real python3 underneath
     os.symlink(os.path.join(d, "python3.11"), os.path.join(u, "bin/python3.11"))
