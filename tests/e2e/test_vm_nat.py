@@ -94,9 +94,11 @@ def test_ipv6_nat66_from_the_guests_router_advertisements(box):
     """radvd (rendered radvd.conf) gives wifibox0 an fd00::/64 address; NAT66 to the far side."""
     start = time.monotonic()
     lp = box.lp
-    # rc.conf's ifconfig_wifibox0_ipv6="inet6 accept_rtadv" (the lab's ifconfig ignores IPv6 yet)
-    lp.sh('echo 0 > /proc/sys/net/ipv6/conf/wifibox0/accept_dad; '
-          'echo 2 > /proc/sys/net/ipv6/conf/wifibox0/accept_ra')
+    # rc.conf's ifconfig_wifibox0_ipv6="inet6 accept_rtadv" through netif, as the role runs it:
+    # inet6 -ifdisabled, accept_rtadv, then rtsol solicits the guest's radvd
+    r = lp.sh('service netif start wifibox0')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'ACCEPT_RTADV' in lp.sh('ifconfig wifibox0').stdout
 
     def ula():
         out = lp.sh('ip -6 -o addr show dev wifibox0 scope global').stdout

@@ -51,6 +51,7 @@ HOST_PLAY = """- name: Make the laptop a wifibox host (the modules in order)
         values:
           ifconfig_wifibox0: SYNCDHCP
           background_dhclient_wifibox0: true
+          ifconfig_wifibox0_ipv6: inet6 accept_rtadv
 """
 
 AFTER_BOOT_PLAY = """- name: Kernel modules and the bridge, then the guest's configuration
