@@ -76,7 +76,7 @@ def test_laptop_yml_online_then_remove_leaves_nothing_of_ours(module_laptop, gue
     # no lease step: the role's rc.conf line and its `service netif start wifibox0` started dhclient
     assert 'ifconfig_wifibox0="SYNCDHCP"' in lp.read_file('/etc/rc.conf')
     assert box.dhclient_pid(), lp.sh('tail -n 40 /var/log/messages').stdout
-    lease = box.lease(start=False)
+    lease = box.lease(timeout=400, start=False)  # a slow guest: dhclient's retry
     assert lease and lease['ip'].startswith('10.0.0.') and lease['router'] == '10.0.0.1', box.diagnostics()
     page = box.fetch()
     assert page and PAGE in page, box.diagnostics()

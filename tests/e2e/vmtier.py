@@ -214,15 +214,28 @@ class Wifibox:
             r = self.lp.sh('service dhclient %s wifibox0' % verb)
             assert r.returncode == 0, r.stdout + r.stderr
 
+        gave_up = len(self.gave_up())
+
         def bound():
+            nonlocal gave_up
             text = self.lp.sh('cat %s 2>/dev/null' % DHCLIENT_LEASES).stdout
             lease = parse_leases(text)
             if start and text.count('lease {') <= before:
+                # dhclient gave up after its 60 s timeout (a slow guest boot) and sleeps for its
+                # 300 s retry: start it again, as a user would
+                if len(self.gave_up()) > gave_up:
+                    gave_up = len(self.gave_up())
+                    self.lp.sh('service dhclient restart wifibox0')
                 return None
             if lease and re.search(r'\tinet %s ' % re.escape(lease['ip']), self.lp.sh('ifconfig wifibox0').stdout):
                 return lease
             return None
         return wait_for(bound, timeout, 0.5)
+
+    def gave_up(self):
+        """dhclient's syslog lines saying it gave up on wifibox0 (No DHCPOFFERS received)."""
+        return re.findall(r' dhclient\[\d+\]: No DHCPOFFERS received\.',
+                          self.lp.sh('cat /var/log/messages 2>/dev/null').stdout)
 
     def fetch(self, url='http://192.168.50.1/', timeout=10):
         r = self.lp.sh('curl -s -g --connect-timeout %d --max-time %d %s' % (timeout, timeout + 5, url),
