@@ -180,11 +180,16 @@ def parser(doc, runs=5):
     result = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument('--runs', type=int, default=runs, help='rounds of each variant (at least 5; default %d)' % runs)
     result.add_argument('--markdown', metavar='FILE', help='also write the figures as a Markdown section to FILE')
+    result.add_argument('--quick', action='store_true',
+                        help='development: one round of each variant (figures not valid for RESULTS.md)')
     result.add_argument('--out-dir', default=os.path.join(ROOT, 'bench'), help='where plots go (default bench/)')
     return result
 
 
 def check_runs(argparser, args):
+    if getattr(args, 'quick', False):
+        args.runs = 1
+        return
     if args.runs < 5:
         argparser.error('--runs must be at least 5')
 

@@ -53,8 +53,17 @@ def main():
     argparser.add_argument('--fleet', type=int, default=50, help='fleet size (default 50)')
     argparser.add_argument('--fleet-runs', type=int, default=5, help='rounds of the fleet (default 5)')
     argparser.add_argument('--no-image', action='store_true', help='skip the guest image build')
+    argparser.add_argument('--image-only', action='store_true',
+                           help='only the guest image build, cold and cached (scripts/bench p6image)')
     args = argparser.parse_args()
     _common.check_runs(argparser, args)
+    if args.quick:
+        args.fleet_runs = 0
+    if args.image_only:
+        report = _common.Report('P6 guest image build', args.markdown)
+        image_build(args, report)
+        report.write()
+        return
     report = _common.Report('P6 lab costs', args.markdown)
     with _common.lab_root('lab') as root:
         lab(root, 'up', 'warm')  # the root's key, known_hosts and base files exist before the first timing

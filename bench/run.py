@@ -29,7 +29,8 @@ import _common  # noqa: E402  pylint: disable=wrong-import-position
 # name -> (script in bench/, extra arguments, what it measures); the order of a full run.
 BENCHES = {
     'p5': ('nat_cost.py', [], 'NAT cost: iperf3 through the rendered guest rules / plain forwarding'),
-    'p6': ('lab_costs.py', [], 'lab costs: one laptop and a fleet of 50 up/down, guest image build'),
+    'p6': ('lab_costs.py', ['--no-image'], 'lab costs: one laptop and a fleet of 50 up/down'),
+    'p6image': ('lab_costs.py', ['--image-only'], 'guest image build: cold (empty temporary cache) / cached'),
     'p1': ('noop_converge.py', [], 'no-op playbooks/laptop.yml / one ping on one lab laptop'),
     'p2': ('fleet_scaling.py', [], 'no-op converge of 1, 10, 25, 50 laptops'),
     'p3': ('boot_online.py', [], 'boot to online (real guest) / the hand-written floor'),
@@ -52,6 +53,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('names', nargs='*', help='benchmarks to run (default: all): ' + ', '.join(BENCHES))
     parser.add_argument('--runs', type=int, help='rounds of each variant (at least 5; default: each benchmark\'s)')
+    parser.add_argument('--quick', action='store_true',
+                        help='development: one round of each, figures not valid (RESULTS.md is not written)')
     parser.add_argument('--list', action='store_true', help='list the benchmarks and exit')
     parser.add_argument('--results', default=RESULTS, help='the file to write (default bench/RESULTS.md)')
     args = parser.parse_args()
@@ -85,6 +88,8 @@ def main():
             argv = [python, path, '--markdown', section.name] + extra
             if args.runs:
                 argv += ['--runs', str(args.runs)]
+            if args.quick:
+                argv.append('--quick')
             start = time.monotonic()
             proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for line in proc.stdout:
@@ -97,7 +102,10 @@ def main():
                   % (i, len(names), name, proc.returncode), flush=True)
             failed.append(name)
             continue
-        write(args.results, {name: text})
+        if args.quick:
+            print(text, flush=True)
+        else:
+            write(args.results, {name: text})
         print('[%d/%d] %s done in %.0f s' % (i, len(names), name, time.monotonic() - start), flush=True)
     print('bench: %d run, %d failed (%s), %.0f s; figures in %s'
           % (len(names), len(failed), ', '.join(failed) or '-', time.monotonic() - began,

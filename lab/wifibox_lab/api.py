@@ -94,6 +94,17 @@ def set_air(lp, **kw):
     return air.set_air(lp, **kw)
 
 
+def set_stations(lp, stations, **kw):
+    """The far side of the air as stations of the guest's access point (guest/air.py)."""
+    from .guest import air
+    return air.set_stations(lp, stations, **kw)
+
+
+def station_result(lp, name):
+    from .guest import air
+    return air.station_result(lp, name)
+
+
 def gc():
     """Remove what crashed test runs left: lab roots `*-<pid>-*` of dead pids, orphan slots.
 
@@ -115,7 +126,7 @@ def gc():
     if os.path.isdir(SLOTS):
         for slot in os.listdir(SLOTS):
             if not slot.isdigit():
-                continue  # not a slot claim (e.g. a lab root someone pointed at this folder)
+                continue  # not a slot (.lock, or files of a lab root someone pointed here)
             try:
                 with open(os.path.join(SLOTS, slot)) as f:
                     owner = f.read()

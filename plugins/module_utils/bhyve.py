@@ -42,6 +42,7 @@ FIELDS = (
     ('crash_limit', int, 5),
     ('crash_window', int, 120),
     ('loglevel', str, 'info'),
+    ('guest_role', str, 'client'),
 )
 DEFAULTS = dict((key, default) for key, _type, default in FIELDS)
 
@@ -178,7 +179,7 @@ def normalise(settings):
     _in_range('crash_limit', vm['crash_limit'], 1, 1000, 'crashes within crash_window that stop supervision')
     _in_range('crash_window', vm['crash_window'], 1, 86400, 'seconds')
     for key, choices in (('boot', BOOT_METHODS), ('nic', NIC_MODELS), ('recovery', RECOVERY_METHODS),
-                         ('loglevel', LOG_LEVELS)):
+                         ('loglevel', LOG_LEVELS), ('guest_role', C.GUEST_ROLES)):
         if vm[key] not in choices:
             raise VMConfigError('%s=%r is not one of %s' % (key, vm[key], ', '.join(choices)))
     if not _IFNAME.match(vm['bridge']):
@@ -252,14 +253,21 @@ def firmware_path(vm):
 
 # --- the command lines -----------------------------------------------------------------
 
-def app_config_mode(conf_dir=None, exists=os.path.isdir, readable=os.path.isfile):
+def app_config_dir(vm=None):
+    """The directory (under the configuration dir) the app_config share passes: the guest
+    build's application, wpa_supplicant/ for the client build, hostapd/ for the access point."""
+    return C.APP_CONFIG_DIRS[(vm or {}).get('guest_role') or 'client']
+
+
+def app_config_mode(conf_dir=None, exists=os.path.isdir, readable=os.path.isfile, vm=None):
     """How the optional app_config share is passed: None (absent), 'ro' or 'rw'.
 
     As net/wifibox: read-write only when the guest forwards sockets
-    (appliance/uds_passthru.conf), so wpa_supplicant's control socket can be created.
+    (appliance/uds_passthru.conf), so wpa_supplicant's (or hostapd's) control socket can be
+    created.  The directory is app_config_dir(vm).
     """
     conf_dir = conf_dir or C.WIFIBOX_BHYVE_CONF_DIR
-    if not exists(os.path.join(conf_dir, C.APP_CONFIG_DIR)):
+    if not exists(os.path.join(conf_dir, app_config_dir(vm))):
         return None
     return 'rw' if readable(os.path.join(conf_dir, C.APPLIANCE_DIR, C.UDS_PASSTHRU_CONF)) else 'ro'
 
@@ -288,7 +296,7 @@ def bhyve_argv(vm, app_config=None, name=C.VM_NAME, guest_root=C.GUEST_ROOT,
     shares = [('config', os.path.join(conf_dir, C.APPLIANCE_DIR), True),
               ('var', os.path.join(run_dir, C.APPLIANCE_DIR), False)]
     if app_config:
-        shares.append(('app_config', os.path.join(conf_dir, C.APP_CONFIG_DIR), app_config == 'ro'))
+        shares.append(('app_config', os.path.join(conf_dir, app_config_dir(vm)), app_config == 'ro'))
     for share, path, read_only in shares:
         argv += ['-s', '4:%d,virtio-9p,%s=%s%s' % (function, share, path, ',ro' if read_only else '')]
         function += 1

@@ -93,7 +93,12 @@ WIFIBOX_BHYVE_DEVD_CONF = '/usr/local/etc/devd/wifibox-bhyve.conf'
 VM_CONF = '/usr/local/etc/wifibox-bhyve/vm.conf'
 # Under the configuration dir: the guest's `config` share and the optional `app_config` share.
 APPLIANCE_DIR = 'appliance'
-APP_CONFIG_DIR = 'wpa_supplicant'
+# The app_config share is the directory of the guest build's application: wpa_supplicant for the
+# client build, hostapd for the access point (hostapd) build (WIFIBOX.md section 4); keyed by the
+# wifibox_guest role's wifibox_guest_role, which wifibox_host passes to the vm module (guest_role).
+APP_CONFIG_DIRS = {'client': 'wpa_supplicant', 'access_point': 'hostapd'}
+GUEST_ROLES = ('client', 'access_point')
+APP_CONFIG_DIR = APP_CONFIG_DIRS['client']
 UDS_PASSTHRU_CONF = 'uds_passthru.conf'
 # Under the run dir: the supervisor's pid file (daemon -P), the service state (JSON).
 SUPERVISOR_PIDFILE = '/var/run/wifibox-bhyve/supervisor.pid'

@@ -230,3 +230,13 @@ def warn_overridden(module, path, later_files, names, read_after):
             if scan_value(text, name) is not None:
                 module.warn('%s is also set in %s, which %s after %s, so that value wins; '
                             'change it there or remove it from there' % (name, later, read_after, path))
+
+
+def warn_misread_lines(module, path, conf):
+    """Warn for each line of ``conf`` (read from ``path``) that its reader misreads or skips (ConfFile.problems).
+
+    Shared by every module that edits a loader.conf (loader_conf, kld persist=loader).
+    """
+    for lineno, line, reason in conf.problems():
+        module.warn('%s line %d %r: %s; fix or remove that line (this task rewrites only the lines of the names it '
+                    'manages)' % (path, lineno, line, reason))

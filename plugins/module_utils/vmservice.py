@@ -654,7 +654,7 @@ class Service(object):
             rc, out, err = self.host.run(argv)
             files[name] = out + err
         files['status.json'] = json.dumps(self.status(), indent=2, sort_keys=True)
-        files['argv.txt'] = ' '.join(bhyve.command_argv(self.vm, bhyve.app_config_mode()))
+        files['argv.txt'] = ' '.join(bhyve.command_argv(self.vm, bhyve.app_config_mode(vm=self.vm)))
         for name, source in (('loader.conf', C.LOADER_CONF), ('vm.conf', C.VM_CONF),
                              ('wifibox-bhyve.log', C.WIFIBOX_BHYVE_LOG), ('state.json', C.SERVICE_STATE)):
             files[name] = _read(source)
@@ -663,7 +663,7 @@ class Service(object):
         # the guest's shares: its logs (var) and its configuration (config, app_config), secrets scrubbed below
         for prefix, top in (('guest/', os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR)),
                             ('config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APPLIANCE_DIR)),
-                            ('app_config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APP_CONFIG_DIR))):
+                            ('app_config/', os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, bhyve.app_config_dir(self.vm)))):
             for dirpath, _dirs, names in os.walk(top):
                 for name in names:
                     full = os.path.join(dirpath, name)
@@ -701,7 +701,7 @@ class Service(object):
             grub = bhyve.grub_argv(self.vm)
             if grub:
                 self.host.run(grub, check=True, what='grub-bhyve could not load the guest kernel')
-            argv = bhyve.command_argv(self.vm, bhyve.app_config_mode())
+            argv = bhyve.command_argv(self.vm, bhyve.app_config_mode(vm=self.vm))
             self.log.info('starting: %s' % ' '.join(argv))
             if not stopping[0]:
                 child[0] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -95,6 +95,11 @@ ansible_facts:
           description: C(physical) (C(hw.physmem)), C(free) and C(inactive) in bytes, V(null) when unknown.
           type: dict
           sample: {"physical": 17014808576, "free": 9876543488, "inactive": 2147483648}
+        net_wifibox:
+          description:
+            - net/wifibox (the original wifibox) is set up, that is its bhyve.conf or its rc.d script exists (wifibox-alpine alone does not count); see
+              M(wifibox.bhyve.net_wifibox_info).
+          type: bool
         wireless:
           description:
             - The Wi-Fi cards (not Bluetooth controllers), as M(wifibox.bhyve.pci_info) returns them, plus C(native_driver) (the driver holding the
@@ -134,6 +139,8 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import (
     read_sysctl,
     read_sysctl_int,
 )
+from ansible_collections.wifibox.bhyve.plugins.module_utils.netwifibox import BHYVE_CONF as NET_WIFIBOX_BHYVE_CONF
+from ansible_collections.wifibox.bhyve.plugins.module_utils.netwifibox import RC_SCRIPT as NET_WIFIBOX_RC_SCRIPT
 from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import PciconfParseError, parse_pciconf
 from ansible_collections.wifibox.bhyve.plugins.module_utils.wifi import NOT_NATIVE, card_problems, is_wifi, kernel_module
 
@@ -309,6 +316,8 @@ def main():
         facts['iommu'] = iommu(module, facts['cpu']['vendor'], facts['vmm']['loaded'], dmesg)
         facts['memory'] = memory(module)
         facts['wireless'] = wireless(module)
+        # net/wifibox (the original) is installed: the role's migration reads it (net_wifibox_info).
+        facts['net_wifibox'] = os.path.exists(NET_WIFIBOX_BHYVE_CONF) or os.path.exists(NET_WIFIBOX_RC_SCRIPT)
     except CommandError as exc:
         module.fail_json(**exc.result())
     facts['warnings'] = warnings_for(facts)

@@ -55,7 +55,9 @@ options:
       - Where to make the state last across reboots.
       - V(none) only changes the running kernel.
       - V(kld_list) adds the modules to (or removes them from) C(kld_list) in O(rc_conf_path).
-      - V(loader) sets (or removes) C(NAME_load="YES") in O(loader_conf_path).
+      - V(loader) sets (or removes) C(NAME_load="YES") in O(loader_conf_path). Other lines of that file that the
+        lua loader misreads or skips are kept as they are and named in a warning, as M(wifibox.bhyve.loader_conf)
+        does.
       - Modules compiled into the kernel are not written anywhere.
     type: str
     choices: [none, kld_list, loader]
@@ -161,7 +163,7 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     VMM_MODULE,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
-from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits
+from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, warn_misread_lines
 from ansible_collections.wifibox.bhyve.plugins.module_utils.journal import Journal, StepError
 from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import file_loaded, journal_load, module_state, read_sysctl
 
@@ -366,6 +368,8 @@ def main():
         changed_file, diffs, backups = apply_edits(module, [edited] if edited else [], params['backup'], journal)
     except (TaskError, FileEditError, StepError, CommandError) as exc:
         journal.fail(getattr(exc, 'msg', None) or str(exc), loaded=[], unloaded=[])
+    if params['persist'] == 'loader' and edited is not None:
+        warn_misread_lines(module, edited.path, edited.conf)
     after = dict(now)
     for name in todo:
         after[name] = 'file' if state == 'present' else None

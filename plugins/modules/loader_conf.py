@@ -199,7 +199,9 @@ from ansible_collections.wifibox.bhyve.plugins.module_utils.constants import (
     PPTDEVS_VARIABLES,
 )
 from ansible_collections.wifibox.bhyve.plugins.module_utils.errors import TaskError
-from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import EditedFile, FileEditError, apply_edits, warn_overridden
+from ansible_collections.wifibox.bhyve.plugins.module_utils.fileedit import (
+    EditedFile, FileEditError, apply_edits, warn_misread_lines, warn_overridden,
+)
 from ansible_collections.wifibox.bhyve.plugins.module_utils.kernel import module_state, read_kenv
 from ansible_collections.wifibox.bhyve.plugins.module_utils.pciconf import (
     PciconfParseError,
@@ -449,12 +451,6 @@ def warn_long_values(module, conf):
                         'spaces and reads each as %%d/%%d/%%d): %s' % (var, module.params['path'], ', '.join(map(repr, unread))))
 
 
-def warn_misread_lines(module, conf):
-    for lineno, line, reason in conf.problems():
-        module.warn('%s line %d %r: %s; fix or remove that line (this task rewrites only the lines of the names it '
-                    'manages)' % (module.params['path'], lineno, line, reason))
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -482,7 +478,7 @@ def main():
         reasons = reboot_reasons(module, edited.conf, tunables, bool(params['pptdevs']))
         later_files = files_read_after(params['path'])
         changed, diffs, backups = apply_edits(module, [edited], params['backup'])
-        warn_misread_lines(module, edited.conf)
+        warn_misread_lines(module, params['path'], edited.conf)
         warn_long_values(module, edited.conf)
         warn_overridden(module, params['path'], later_files,
                         [name for name, value in tunables.items() if value is not None]

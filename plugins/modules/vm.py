@@ -132,6 +132,15 @@ options:
     type: str
     choices: [error, warn, info, debug]
     default: info
+  guest_role:
+    description:
+      - Which build of the guest runs, as the wifibox_guest role's C(wifibox_guest_role) says. It chooses the
+        directory the C(app_config) 9P share passes (mounted in the guest on C(/etc/wpa_supplicant) or C(/etc/hostapd)).
+      - V(client) (wpa_supplicant build) passes C(/usr/local/etc/wifibox-bhyve/wpa_supplicant); V(access_point)
+        (hostapd build) passes C(/usr/local/etc/wifibox-bhyve/hostapd).
+    type: str
+    choices: [client, access_point]
+    default: client
   enabled:
     description: Set C(wifibox_bhyve_enable) in C(/etc/rc.conf) (V(true) YES, V(false) NO) so the VM starts at boot.
     type: bool
@@ -142,7 +151,8 @@ options:
     default: false
 notes:
   - The guest's configuration (the C(config) 9P share C(/usr/local/etc/wifibox-bhyve/appliance), the C(app_config)
-    share C(/usr/local/etc/wifibox-bhyve/wpa_supplicant)) is the wifibox_guest role's; this module passes them to
+    share C(/usr/local/etc/wifibox-bhyve/wpa_supplicant), or C(hostapd) with O(guest_role=access_point)) is the
+    wifibox_guest role's; this module passes them to
     bhyve. The C(var) share is C(/var/run/wifibox-bhyve/appliance).
   - On the laptop, C(wifibox-bhyve start|stop|restart [guest|netif|vmm]), C(wifibox-bhyve status [--json]),
     C(wifibox-bhyve console) (with O(console=true); leave cu with C(~.)), C(wifibox-bhyve version) (SHA-256 of the
@@ -421,6 +431,7 @@ def run_module():
         crash_limit=dict(type='int', default=5),
         crash_window=dict(type='int', default=120),
         loglevel=dict(type='str', default='info', choices=list(bhyve.LOG_LEVELS)),
+        guest_role=dict(type='str', default='client', choices=list(C.GUEST_ROLES)),
         enabled=dict(type='bool', default=True),
         restart_on_change=dict(type='bool', default=False),
     )
@@ -444,7 +455,7 @@ def run_module():
             module.fail_json(msg=str(exc), **result)
         install = True
     result['config'] = vm
-    result['argv'] = bhyve.command_argv(vm, bhyve.app_config_mode())
+    result['argv'] = bhyve.command_argv(vm, bhyve.app_config_mode(vm=vm))
     result['grub_argv'] = bhyve.grub_argv(vm)
 
     log = vmservice.Log(None if module.check_mode else C.WIFIBOX_BHYVE_LOG, vm['loglevel'])

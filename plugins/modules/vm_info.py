@@ -79,7 +79,7 @@ def main():
     host = vmservice.Host(lambda argv: module.run_command(argv, environ_update=C_LOCALE), log)
     service = vmservice.Service(vm, host, log)
     module.exit_json(changed=False, installed=True, status=service.status(), config=vm,
-                     argv=bhyve.command_argv(vm, bhyve.app_config_mode()))
+                     argv=bhyve.command_argv(vm, bhyve.app_config_mode(vm=vm)))
 
 
 if __name__ == '__main__':

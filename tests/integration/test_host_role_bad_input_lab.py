@@ -116,3 +116,33 @@ def test_known_bad_card(lab_laptops):
 def test_bad_variables(lab_laptops, extra, expected):
     laptop = lab_laptops('thinkpad-t480')
     assert_fails_unchanged(laptop, extra, *expected)
+
+
+def test_net_wifibox_that_cannot_be_carried_over(lab_laptops):
+    """A laptop running the original (net/wifibox) with settings the migration cannot carry over
+    (a custom bhyve.conf line, a network option the guest role cannot render): refused with the
+    file and line of each, and the laptop unchanged, the original still running and enabled."""
+    laptop = lab_laptops('thinkpad-t480')
+    assert laptop.ssh('pkg', 'install', '-y', 'wifibox').returncode == 0
+    laptop.write_file('/usr/local/etc/wifibox/bhyve.conf',
+                      'cpus=1\nmemory=128M\npassthru="3/0/0"\nbhyve_args="-s 7,virtio-rnd"\n')
+    laptop.write_file('/usr/local/etc/wifibox/wpa_supplicant/wpa_supplicant.conf',
+                      'ctrl_interface=/var/run/wpa_supplicant\nnetwork={\n\tssid="home"\n\tpsk="home-passphrase"\n'
+                      '\tid_str="home"\n}\n', mode=0o600)
+    laptop.write_file('/usr/local/etc/devd/wifibox.conf',
+                      laptop.read_file('/usr/local/etc/devd/wifibox.conf.sample'))
+    assert laptop.ssh('sysrc', 'wifibox_enable=YES').returncode == 0
+    assert laptop.ssh('kldunload', 'if_iwm').returncode == 0
+    assert laptop.ssh('service', 'wifibox', 'start').returncode == 0
+    devd_before = laptop.read_file('/usr/local/etc/devd/wifibox.conf')
+    text = assert_fails_unchanged(
+        laptop, None, 'cannot take over from net/wifibox',
+        '/usr/local/etc/wifibox/bhyve.conf:4: bhyve_args is not a setting',
+        '/usr/local/etc/wifibox/wpa_supplicant/wpa_supplicant.conf:5: network block at line 2: option id_str',
+        'Nothing was changed')
+    assert 'home-passphrase' not in text
+    assert laptop.ssh('service', 'wifibox', 'onestatus').returncode == 0
+    assert 'wifibox_enable="YES"' in laptop.read_file('/etc/rc.conf')
+    assert laptop.read_file('/usr/local/etc/devd/wifibox.conf') == devd_before
+    assert not laptop.ssh('test', '-e', '/var/backups/wifibox-before-wifibox-bhyve.tar').returncode == 0
+    assert laptop.ssh('service', 'wifibox', 'onestop').returncode == 0

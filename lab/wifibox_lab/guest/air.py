@@ -14,6 +14,7 @@ security: wpa2_psk, wpa3_sae (MFP required), wpa2_wpa3, open, wpa2_eap (hostapd'
 server: PEAP, TTLS, TLS; certificates from make_certs()).
 """
 import os
+import re
 import shutil
 import subprocess
 
@@ -121,6 +122,82 @@ def set_air(lp, security="wpa2_psk", ssid="labnet", psk="correct horse battery",
         _write(d, "routes6", "".join("%s %s\n" % r for r in routes6))
     _write(os.path.join(d, "www"), "index.html", page + "\n")
     return d
+
+
+def station_conf(ssid, security, psk=None, freq=None):
+    """wpa_supplicant.conf of one lab station (the client of the guest's access point)."""
+    lines = ["ctrl_interface=/run/wpa-stations", "", "network={", '\tssid="%s"' % ssid, "\tscan_ssid=1"]
+    if freq:
+        lines.append("\tscan_freq=%d" % freq)
+    if security == "wpa2_psk":
+        lines += ["\tkey_mgmt=WPA-PSK", '\tpsk="%s"' % psk]
+    elif security == "wpa3_sae":
+        lines += ["\tkey_mgmt=SAE", '\tsae_password="%s"' % psk, "\tieee80211w=2"]
+    elif security == "wpa2_wpa3_as_wpa2":  # a WPA2-only station on a transition network
+        lines += ["\tkey_mgmt=WPA-PSK", '\tpsk="%s"' % psk, "\tieee80211w=1"]
+    elif security == "wpa2_wpa3":
+        lines += ["\tkey_mgmt=SAE WPA-PSK", '\tpsk="%s"' % psk, '\tsae_password="%s"' % psk,
+                  "\tieee80211w=1"]
+    elif security == "open":
+        lines.append("\tkey_mgmt=NONE")
+    else:
+        raise ValueError("unknown station security %r" % security)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def set_stations(lp, stations, fetch=None, peers_wait=60, lease_wait=90):
+    """The far side of the air as stations of the guest's access point (WIFIBOX.md's hostapd build).
+
+    stations: [{"name": "sta1", "ssid": ..., "security": wpa2_psk|wpa3_sae|wpa2_wpa3|
+    wpa2_wpa3_as_wpa2|open, "psk": ..., "freq": 2437}, ...]. At the VM's next boot each gets
+    its own hwsim radio in its own netns NAME inside the VM, runs wpa_supplicant, leases with
+    busybox udhcpc, GETs `fetch` (http://IPV4[:PORT]/PATH) and connects to the other
+    stations (each answers its name on TCP 8000). Results (station_result):
+    LAPTOP/air/log/NAME.{lease,page,peers,wpa.log}. Replaces an access point set by set_air.
+    """
+    d = air_dir(lp.dir)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(os.path.join(d, "stations"))
+    os.makedirs(os.path.join(d, "log"))
+    for st in stations:
+        if not re.match(r"^[a-z][a-z0-9]{0,11}$", st["name"]):
+            raise ValueError("station name %r: a lowercase letter, then letters or digits" % st["name"])
+        _write(os.path.join(d, "stations"), st["name"] + ".conf",
+               station_conf(st["ssid"], st.get("security", "wpa2_psk"), st.get("psk"), st.get("freq")), 0o600)
+    host, port, path = "", 80, "/"
+    if fetch:
+        m = re.match(r"^http://([0-9.]+)(?::([0-9]+))?(/[^ '\\]*)?$", fetch)
+        if not m:
+            raise ValueError("fetch=%r: give http://IPV4[:PORT]/PATH" % fetch)
+        host, port, path = m.group(1), int(m.group(2) or 80), m.group(3) or "/"
+    _write(d, "stations.env", "FETCH_HOST='%s'\nFETCH_PORT=%d\nFETCH_PATH='%s'\nPEERS_WAIT=%d\nLEASE_WAIT=%d\n"
+           % (host, port, path, peers_wait, lease_wait))
+    return d
+
+
+def station_result(lp, name):
+    """What station NAME got: {"lease": {...} or None (no lease) or absent while pending,
+    "page": text or None, "peers": {ip: "ok"|"fail"} or None while pending}."""
+    log = os.path.join(air_dir(lp.dir), "log")
+    out = {}
+
+    def read(what):
+        try:
+            with open(os.path.join(log, "%s.%s" % (name, what))) as f:
+                return f.read()
+        except OSError:
+            return None
+    lease = read("lease")
+    if lease is not None and lease.strip():
+        out["lease"] = None if lease.strip() == "none" else \
+            dict(line.partition("=")[::2] for line in lease.splitlines() if "=" in line)
+    out["page"] = read("page")
+    peers = read("peers")
+    out["peers"] = None if peers is None else dict(line.split()[:2] for line in peers.splitlines()
+                                                   if len(line.split()) >= 2)
+    return out
 
 
 def clear_air(lp):

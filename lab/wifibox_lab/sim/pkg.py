@@ -30,9 +30,32 @@ REPO = {
                        "deps": ["edk2-bhyve"],
                        "files": {"/usr/local/share/wifibox/esp.img": "guest-esp",
                                  "/usr/local/share/wifibox/root.img": "guest-root",
-                                 "/usr/local/share/wifibox/disk.img": "image"}},
-    "wifibox-core": {"version": "0.13.0", "comment": "Wifibox core scripts",
-                     "deps": ["grub2-bhyve"], "files": {}},
+                                 "/usr/local/share/wifibox/disk.img": "image",
+                                 # the wpa_supplicant build's @sample files (WIFIBOX.md section 7)
+                                 "/usr/local/etc/wifibox/appliance/hostname.sample":
+                                     "sample:wifibox-alpine/hostname.sample:640",
+                                 "/usr/local/etc/wifibox/appliance/interfaces.conf.sample":
+                                     "sample:wifibox-alpine/interfaces.conf.sample:640",
+                                 "/usr/local/etc/wifibox/wpa_supplicant/wpa_supplicant.conf.sample":
+                                     "sample:wifibox-alpine/wpa_supplicant.conf.sample:600",
+                                 "/usr/local/etc/wifibox/app_config": "symlink:wpa_supplicant"}},
+    # net/wifibox-core 0.17.0 (WIFIBOX.md section 7): the original's script, rc.d script
+    # (RECOVER_RESTART_VMM, the default option), @sample configuration and log; the devd
+    # shim as older builds installed it (users copy it by hand)
+    "wifibox-core": {"version": "0.17.0", "comment": "Wifibox core scripts",
+                     "deps": ["bhyve-firmware"],
+                     "files": {"/usr/local/sbin/wifibox": "data:wifibox-core/wifibox:555",
+                               "/usr/local/etc/rc.d/wifibox": "data:wifibox-core/rc.wifibox:555",
+                               "/usr/local/etc/wifibox/bhyve.conf.sample":
+                                   "sample:wifibox-core/bhyve.conf.sample:644",
+                               "/usr/local/etc/wifibox/core.conf.sample":
+                                   "sample:wifibox-core/core.conf.sample:644",
+                               "/usr/local/etc/devd/wifibox.conf.sample":
+                                   "data:wifibox-core/devd.wifibox.conf.sample:644",
+                               "/var/log/wifibox.log": "data:empty:644"}},
+    # the metaport: wifibox-core plus the guest
+    "wifibox": {"version": "1.8.0", "comment": "Wifibox metaport",
+                "deps": ["wifibox-core", "wifibox-alpine"], "files": {}},
     "socat": {"version": "1.8.0.0", "comment": "Multipurpose relay and proxy", "files": {}},
 }
 PREINSTALLED = ["pkg", "python311"]
@@ -172,6 +195,11 @@ def _create(ctx, path, kind):
     os.makedirs(os.path.dirname(p), exist_ok=True)
     if kind in ("guest-esp", "guest-root"):
         _guest_image(p, kind)
+    elif kind.startswith("symlink:"):
+        if not os.path.lexists(p):
+            os.symlink(kind.split(":", 1)[1], p)
+    elif kind.startswith(("data:", "sample:")):
+        _data_file(p, kind)
     elif kind == "shim":
         from .. import rootfs
         with open(p, "w") as f:
@@ -180,6 +208,23 @@ def _create(ctx, path, kind):
     else:
         with open(p, "wb") as f:
             f.write(b"wifibox-lab %s %s\n" % (kind.encode(), path.encode()))
+
+
+def _data_file(dest, kind):
+    """A file from data/pkg/ with its mode; an @sample X.sample is also copied to X when
+    X is absent (pkg-create(8)'s @sample keyword)."""
+    how, rel, mode = kind.split(":")
+    text = b""
+    if rel != "empty":
+        with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "pkg", rel), "rb") as f:
+            text = f.read()
+    targets = [dest] + ([dest[:-len(".sample")]] if how == "sample" else [])
+    for i, target in enumerate(targets):
+        if i and os.path.lexists(target):
+            continue
+        with open(target, "wb") as f:
+            f.write(text)
+        os.chmod(target, int(mode, 8))
 
 
 def _guest_image(dest, kind):

@@ -2,21 +2,35 @@
 import getopt
 import re
 
-_HDR = re.compile(r"^#\s*(PROVIDE|REQUIRE|BEFORE|KEYWORD|KEYWORDS):\s*(.*)$")
+# sbin/rcorder/rcorder.c: a header line starts with exactly one of these (no leading blanks,
+# one space after the #); the words after it are split at blanks.
+_PREFIXES = (("# REQUIRE:", "REQUIRE"), ("# REQUIRES:", "REQUIRE"), ("# PROVIDE:", "PROVIDE"),
+             ("# PROVIDES:", "PROVIDE"), ("# BEFORE:", "BEFORE"), ("# KEYWORD:", "KEYWORD"),
+             ("# KEYWORDS:", "KEYWORD"))
 
 
 def parse(path):
-    """-> dict(provide, require, before, keyword) from the script's leading comment block."""
+    """-> dict(provide, require, before, keyword) from the script's header block.
+
+    rcorder reads lines (a backslash at the end joins the next line) until the first line that
+    is not a header line after the first header line: headers further down are not read.
+    """
     info = {"PROVIDE": [], "REQUIRE": [], "BEFORE": [], "KEYWORD": []}
     try:
         with open(path, errors="replace") as f:
-            for line in f:
-                m = _HDR.match(line.strip())
-                if m:
-                    info[m.group(1).rstrip("S") if m.group(1) == "KEYWORDS" else m.group(1)] \
-                        += m.group(2).split()
+            text = f.read()
     except OSError:
         return None
+    parsing = False
+    for line in re.sub(r"\\\n", "", text).split("\n"):
+        for prefix, key in _PREFIXES:
+            if line.startswith(prefix):
+                info[key] += line[len(prefix):].split()
+                parsing = True
+                break
+        else:
+            if parsing:
+                break
     return info
 
 

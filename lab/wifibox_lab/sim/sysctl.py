@@ -10,6 +10,19 @@ WRITABLE = {"net.link.tap.up_on_open": "0", "net.inet.ip.forwarding": "0",
             "kern.hostname": None, "security.bsd.see_other_uids": "1"}
 
 
+# OIDs whose effect is the Linux kernel's in the laptop's netns (the laptop really forwards
+# packets with net.inet.ip.forwarding=1, ip(4): "forwarding ... the host acts as a router").
+KERNEL_KNOBS = {"net.inet.ip.forwarding": "/proc/sys/net/ipv4/ip_forward"}
+
+
+def _kernel_knob(path, value):
+    try:
+        with open(path, "w") as f:
+            f.write("1\n" if value.strip() not in ("0", "") else "0\n")
+    except OSError:
+        pass
+
+
 def oids(st):
     """Every OID's current value as a string, plus its kind: 'rw', 'ro' or 'tun' (RDTUN)."""
     ncpu = st["ncpu"]
@@ -106,6 +119,8 @@ def main(ctx, argv):
                     continue
                 st["sysctl"][name] = value
                 table[name] = (value, "rw")
+                if name in KERNEL_KNOBS:
+                    _kernel_knob(KERNEL_KNOBS[name], value)
                 ctx.print(value if bare else "%s: %s -> %s" % (name, old, value))
                 continue
             for n in matches:

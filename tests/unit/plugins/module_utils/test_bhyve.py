@@ -128,3 +128,24 @@ def test_app_config_mode():
     assert bhyve.app_config_mode(exists=lambda p: False) is None
     assert bhyve.app_config_mode(exists=lambda p: True, readable=lambda p: False) == 'ro'
     assert bhyve.app_config_mode(exists=lambda p: True, readable=lambda p: p.endswith('uds_passthru.conf')) == 'rw'
+
+
+def test_app_config_share_follows_the_guest_role():
+    """The hostapd build's app_config share is hostapd/, not wpa_supplicant/ (WIFIBOX.md section 4)."""
+    client = bhyve.normalise({'passthru': ['3/0/0']})
+    ap = bhyve.normalise({'passthru': ['3/0/0'], 'guest_role': 'access_point'})
+    assert client['guest_role'] == 'client'
+    assert bhyve.app_config_dir(client) == 'wpa_supplicant'
+    assert bhyve.app_config_dir(ap) == 'hostapd'
+    seen = []
+    assert bhyve.app_config_mode(conf_dir='/c', vm=ap, exists=lambda p: seen.append(p) or True,
+                                 readable=lambda p: False) == 'ro'
+    assert seen == ['/c/hostapd']
+    argv = ' '.join(bhyve.bhyve_argv(ap, 'rw', conf_dir='/c'))
+    assert 'virtio-9p,app_config=/c/hostapd ' in argv + ' '
+    assert 'wpa_supplicant' not in argv
+    assert 'app_config=/c/wpa_supplicant,ro' in ' '.join(bhyve.bhyve_argv(client, 'ro', conf_dir='/c'))
+    assert 'guest_role="access_point"' in bhyve.format_config(ap)
+    assert bhyve.parse_config(bhyve.format_config(ap)) == ap
+    with pytest.raises(bhyve.VMConfigError, match='guest_role'):
+        bhyve.normalise({'passthru': ['3/0/0'], 'guest_role': 'hotspot'})

@@ -15,6 +15,8 @@ Deliberately accepted (not in the table), with the reason:
 * pci_info with a well-formed selector that matches no device (an empty list is the answer: a card
   may be absent on this laptop of a fleet);
 * kld with a module already loaded or compiled in (state present: nothing to do).
+* a loader.conf holding lines the lua loader misreads or skips, when the task edits other names: the loader
+  skips those lines, so the task may edit the file; it keeps them and names each in a warning (WARNED below).
 """
 
 import os
@@ -36,6 +38,7 @@ FILES = {
     'rc.conf.expanding': 'kld_list="${base_klds} vmm"\n',
     'loader.conf': '# loader\nvmm_load="YES"\nhw.vmm.amdvi.enable=1\n',
     'loader.conf.broken': 'vmm_load=YES YES\n',
+    'loader.conf.misread': '# loader\nvmm_load="YES" # the "vmm" module\n',
     'sysctl.conf': '# sysctl\nkern.coredump=0\n',
     'sysctl.conf.broken': 'kern.coredump = 0\n',
 }
@@ -301,3 +304,30 @@ def test_bad_input_is_refused_naming_it_and_changes_nothing(world, run, case):
     assert host.snapshot() == before
     assert host.changing_calls() == []
     assert _tree(tmp) == files
+
+
+# (id, module, arguments, the file edited, the line kept, words of its warning): accepted, the line kept and warned of.
+WARNED = [
+    ('kld-loader-misread-line', 'kld', dict(name=['nmdm'], persist='loader', loader_conf_path='{tmp}/loader.conf.misread'),
+     '{tmp}/loader.conf.misread', 'vmm_load="YES" # the "vmm" module', ['line 2', 'malformed', 'fix or remove that line']),
+    ('kld-loader-misread-line-broken', 'kld', dict(name=['nmdm'], persist='loader', loader_conf_path='{tmp}/loader.conf.broken'),
+     '{tmp}/loader.conf.broken', 'vmm_load=YES YES', ['line 1', 'fix or remove that line']),
+]
+
+
+@pytest.mark.parametrize('case', WARNED, ids=[row[0] for row in WARNED])
+def test_misread_lines_are_kept_and_warned_of(world, run, case):
+    host, conf = world
+    module, args, path, line, words = case[1:]
+    tmp = str(conf)
+    args, path = _fill(args, tmp), _fill(path, tmp)
+    args.setdefault('rc_conf_path', os.path.join(tmp, 'rc.conf'))
+    before = open(path).read()
+    result = run(MAINS[module], args)
+    assert result['changed'] and not result.get('failed'), result
+    after = open(path).read()
+    assert after.startswith(before) and line in after.splitlines()
+    warnings = [text for text in result['warning_texts'] if path in text and repr(line) in text]
+    assert len(warnings) == 1, result['warning_texts']
+    for word in words:
+        assert word in warnings[0], (word, warnings[0])

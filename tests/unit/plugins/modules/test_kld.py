@@ -194,6 +194,44 @@ def test_persist_in_loader_conf_and_remove_it(host, run, vmdir, tmp_path):
     assert loader.read_text() == 'zfs_load="YES"\n'
 
 
+@pytest.mark.parametrize('line, reason', [
+    ('vmm_load="YES" # the "vmm" module', 'malformed'),
+    ('hw.vmm.amdvi.enable="1" # "AMD"', 'rejects the value'),
+    ('this is not a setting', 'malformed'),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_persist_loader_warns_of_lines_the_loader_misreads(host, run, vmdir, tmp_path, line, reason, check_mode):
+    """The same warning as loader_conf's (module_utils/fileedit.warn_misread_lines): the line stays, the task says so."""
+    loader = tmp_path / 'loader.conf'
+    loader.write_text('# head\n%s\nzfs_load="YES"\n' % line)
+    loaded(host, 'nmdm')
+    result = run(kld.main, dict(name=['nmdm'], persist='loader', loader_conf_path=str(loader)), check_mode=check_mode)
+    assert result['changed']
+    expected = '# head\n%s\nzfs_load="YES"\n' % line + ('' if check_mode else 'nmdm_load="YES"\n')
+    assert loader.read_text() == expected
+    warnings = [text for text in result['warning_texts'] if '%s line 2 %r' % (loader, line) in text]
+    assert len(warnings) == 1 and reason in warnings[0] and 'fix or remove that line' in warnings[0]
+
+
+def test_persist_loader_fixes_a_misread_line_of_its_own_name_without_warning(host, run, vmdir, tmp_path):
+    loader = tmp_path / 'loader.conf'
+    loader.write_text('nmdm_load="YES" # the "nmdm" module\n')
+    loaded(host, 'nmdm')
+    result = run(kld.main, dict(name=['nmdm'], persist='loader', loader_conf_path=str(loader)))
+    assert result['changed'] and loader.read_text() == '# the "nmdm" module\nnmdm_load="YES"\n'
+    assert not [text for text in result['warning_texts'] if 'line ' in text]
+
+
+def test_persist_kld_list_does_not_read_loader_conf(host, run, vmdir, tmp_path):
+    loader = tmp_path / 'loader.conf'
+    loader.write_text('this is not a setting\n')
+    rc = tmp_path / 'rc.conf'
+    rc.write_text('')
+    loaded(host, 'nmdm')
+    result = run(kld.main, dict(name=['nmdm'], persist='kld_list', rc_conf_path=str(rc), loader_conf_path=str(loader)))
+    assert result['changed'] and not [text for text in result['warning_texts'] if 'line ' in text]
+
+
 def test_check_mode_with_persistence_writes_nothing(host, run, vmdir, tmp_path):
     loader = tmp_path / 'loader.conf'
     loader.write_text('zfs_load="YES"\n')
