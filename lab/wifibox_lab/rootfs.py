@@ -71,7 +71,7 @@ def build(d, name, profile_name, addr, lab_pubkey):
     """Create everything under laptop dir `d` (which must not exist yet)."""
     prof = profiles.load(profile_name)
     for sub in ("fs/etc", "fs/var/log", "fs/var/db", "fs/boot", "fs/usr/local", "fs/root/.ssh",
-                "fs/run/sshd", "fs/tmp", "fs/dev/vmm", "work/etc", "work/var", "devstage",
+                "fs/run/sshd", "fs/run/dhclient", "fs/tmp", "fs/dev/vmm", "work/etc", "work/var", "devstage",
                 "sim/usr.bin", "sim/usr.sbin"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     os.chmod(os.path.join(d, "fs/tmp"), 0o1777)
@@ -148,6 +148,12 @@ def _etc(d, name, prof):
         lines = [("root:x:0:0:Charlie &:/root:/bin/sh" if line.startswith("root:") else line)
                  for line in f.read().splitlines()]
     write(os.path.join(etc, "passwd"), "\n".join(lines) + "\n")
+    # FreeBSD's group 0 is wheel (rc.d scripts `install -g wheel`); Linux calls it root
+    with open("/etc/group") as f:
+        groups = f.read().splitlines()
+    if not any(g.startswith("wheel:") for g in groups):
+        groups.insert(0, "wheel:x:0:root")
+    write(os.path.join(etc, "group"), "\n".join(groups) + "\n")
     write(os.path.join(etc, "python3.11/sitecustomize.py"),
           SITECUSTOMIZE.format(kernel=prof["kernel"]))
     write(os.path.join(etc, "hostname"), name + "\n")
@@ -184,7 +190,8 @@ def _boot(d):
 
 def _usr_local(d):
     u = os.path.join(d, "fs/usr/local")
-    for sub in ("bin", "sbin", "etc/rc.d", "etc/devd", "etc/rc.conf.d", "share", "lib"):
+    # hier(7) / mtree BSD.local.dist: these exist on every FreeBSD
+    for sub in ("bin", "sbin", "etc/rc.d", "etc/devd", "etc/rc.conf.d", "share", "lib", "libexec"):
         os.makedirs(os.path.join(u, sub), exist_ok=True)
     # pkg's python311: /usr/local/bin/python3.11 is the real python3 underneath
     os.symlink(os.path.join(d, "python3.11"), os.path.join(u, "bin/python3.11"))

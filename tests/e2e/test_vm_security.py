@@ -62,10 +62,11 @@ def box(module_laptop, guest_image, certs):
 
 def _boot_with_air(box, **air):
     from wifibox_lab import api
-    api.set_air(box.lp, **air)
+    # the guest off first: set_air replaces the air folder the running guest shares and writes to
     if box.bhyve_pid():
         last_exit = box.stop()
         assert last_exit and last_exit['code'] == 1, (last_exit, box.diagnostics())
+    api.set_air(box.lp, **air)
     return box.start()
 
 

@@ -46,6 +46,12 @@ HOST_PLAY = """- name: Make the laptop a wifibox host (the modules in order)
         add:
           devmatch_blocklist: ["{{ wifibox_host.wireless[0].kernel_module }}"]
       when: wifibox_host.wireless[0].kernel_module is truthy
+    - name: The host's side of wifibox0 as role wifibox_host writes it (DHCP in the background)
+      wifibox.bhyve.rc_conf:
+        values:
+          ifconfig_wifibox0: SYNCDHCP
+          background_dhclient_wifibox0: true
+          ifconfig_wifibox0_ipv6: inet6 accept_rtadv
 """
 
 AFTER_BOOT_PLAY = """- name: Kernel modules and the bridge, then the guest's configuration
@@ -113,17 +119,23 @@ def playbook(lp, text, extra_vars=None, check=True):
     return proc
 
 
-UDHCPC_SCRIPT = """#!/bin/sh
-case "$1" in
-  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-  bound|renew)
-    ip -4 addr flush dev "$interface"
-    ip addr add "$ip/${mask:-24}" dev "$interface"
-    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-    printf 'ip=%s\\nrouter=%s\\ndns=%s\\ndomain=%s\\n' "$ip" "$router" "$dns" "$domain" > /tmp/wifibox0.lease ;;
-esac
-exit 0
-"""
+DHCLIENT_PIDFILE = '/var/run/dhclient/dhclient.wifibox0.pid'
+DHCLIENT_LEASES = '/var/db/dhclient.leases.wifibox0'
+
+
+def parse_leases(text):
+    """dhclient.leases(5): the last lease's address, router, DNS and domain. -> dict or None."""
+    blocks = re.findall(r'lease \{(.*?)\n\}', text, re.S)
+    if not blocks:
+        return None
+    last = blocks[-1]
+
+    def option(name):
+        found = re.search(r'^\s*option %s (.*);$' % name, last, re.M)
+        return found.group(1) if found else ''
+    address = re.search(r'fixed-address ([0-9.]+);', last)
+    return {'ip': address.group(1) if address else '', 'router': option('routers').replace(',', ' '),
+            'dns': option('domain-name-servers').replace(',', ' '), 'domain': option('domain-name').strip('"')}
 
 
 class Wifibox:
@@ -185,17 +197,45 @@ class Wifibox:
         last = self.status().get('last_exit') or {}
         return last.get('code')
 
-    def lease(self, timeout=90):
-        """busybox udhcpc on wifibox0 in the laptop (the lab has no dhclient yet). -> dict."""
-        self.lp.write_file('/tmp/udhcpc.script', UDHCPC_SCRIPT, 0o755)
-        self.lp.sh('rm -f /tmp/wifibox0.lease')
-        self.lp.sh('busybox udhcpc -i wifibox0 -s /tmp/udhcpc.script -t %d -T 1 -A 1 -n -q' % timeout,
-                   timeout=timeout + 30)
-        try:
-            text = self.lp.read_file('/tmp/wifibox0.lease')
-        except FileNotFoundError:
+    def dhclient_pid(self):
+        """The laptop's dhclient(8) on wifibox0, when one runs. -> pid or None."""
+        r = self.lp.sh('pid=$(cat %s 2>/dev/null) && kill -0 "$pid" 2>/dev/null && echo "$pid"' % DHCLIENT_PIDFILE)
+        return int(r.stdout) if r.stdout.strip().isdigit() else None
+
+    def lease(self, timeout=90, start=True):
+        """A fresh lease of the laptop's own dhclient(8) on wifibox0, configured by rc.conf as the
+        role writes it (ifconfig_wifibox0="SYNCDHCP", background_dhclient_wifibox0="YES"):
+        `service dhclient start wifibox0` (restart when one runs, as users do after a resume),
+        then the new lease once its address is on wifibox0. With start=False nothing is
+        started: the dhclient that boot's netif started must lease. -> dict or None."""
+        before = self.lp.sh('cat %s 2>/dev/null' % DHCLIENT_LEASES).stdout.count('lease {')
+        if start:
+            verb = 'restart' if self.dhclient_pid() else 'start'
+            r = self.lp.sh('service dhclient %s wifibox0' % verb)
+            assert r.returncode == 0, r.stdout + r.stderr
+
+        gave_up = len(self.gave_up())
+
+        def bound():
+            nonlocal gave_up
+            text = self.lp.sh('cat %s 2>/dev/null' % DHCLIENT_LEASES).stdout
+            lease = parse_leases(text)
+            if start and text.count('lease {') <= before:
+                # dhclient gave up after its 60 s timeout (a slow guest boot) and sleeps for its
+                # 300 s retry: start it again, as a user would
+                if len(self.gave_up()) > gave_up:
+                    gave_up = len(self.gave_up())
+                    self.lp.sh('service dhclient restart wifibox0')
+                return None
+            if lease and re.search(r'\tinet %s ' % re.escape(lease['ip']), self.lp.sh('ifconfig wifibox0').stdout):
+                return lease
             return None
-        return dict(line.partition('=')[::2] for line in text.splitlines())
+        return wait_for(bound, timeout, 0.5)
+
+    def gave_up(self):
+        """dhclient's syslog lines saying it gave up on wifibox0 (No DHCPOFFERS received)."""
+        return re.findall(r' dhclient\[\d+\]: No DHCPOFFERS received\.',
+                          self.lp.sh('cat /var/log/messages 2>/dev/null').stdout)
 
     def fetch(self, url='http://192.168.50.1/', timeout=10):
         r = self.lp.sh('curl -s -g --connect-timeout %d --max-time %d %s' % (timeout, timeout + 5, url),

@@ -155,8 +155,10 @@ def _configure(ctx, st, name, ops):
             rc, i = _inet(ctx, name, ops, i)
             if rc:
                 return rc
-        elif op in ("inet6", "-inet6"):
-            i = len(ops)  # IPv6 settings are accepted and ignored by the lab
+        elif op == "inet6":
+            rc, i = _inet6(ctx, st, name, ops, i)
+            if rc:
+                return rc
         elif op[0].isdigit():
             rc, i = _inet(ctx, name, ops, i - 1)
             if rc:
@@ -219,6 +221,78 @@ def _inet(ctx, name, ops, i):
         _ip("-4", "addr", "flush", "dev", dev)
     _ip("addr", "add", str(iface), "broadcast", str(iface.network.broadcast_address), "dev", dev)
     _ip("link", "set", dev, "up")  # setting an address brings the interface up on FreeBSD
+    return 0, i
+
+
+# nd6 flags (netinet6/nd6.h) as ifconfig prints them
+ND6_FLAGS = (("PERFORMNUD", 0x1), ("ACCEPT_RTADV", 0x2), ("PREFER_SOURCE", 0x4), ("IFDISABLED", 0x8),
+             ("DONT_SET_IFROUTE", 0x10), ("AUTO_LINKLOCAL", 0x20), ("NO_RADR", 0x40),
+             ("NO_PREFER_IFACE", 0x80), ("NO_DAD", 0x100))
+ND6_WORDS = {"accept_rtadv": "ACCEPT_RTADV", "ifdisabled": "IFDISABLED", "auto_linklocal": "AUTO_LINKLOCAL",
+             "nud": "PERFORMNUD", "prefer_source": "PREFER_SOURCE", "no_radr": "NO_RADR",
+             "no_prefer_iface": "NO_PREFER_IFACE", "no_dad": "NO_DAD"}
+
+
+def nd6_default(k):
+    return {"lo": {"PERFORMNUD", "AUTO_LINKLOCAL"}, "bridge": {"PERFORMNUD", "IFDISABLED"}}.get(
+        k, {"PERFORMNUD", "IFDISABLED", "AUTO_LINKLOCAL"})
+
+
+def nd6_line(flags):
+    value = sum(bit for flag, bit in ND6_FLAGS if flag in flags)
+    return "\tnd6 options=%x<%s>" % (value, ",".join(flag for flag, _ in ND6_FLAGS if flag in flags))
+
+
+def _sysctl6(dev, key, value):
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/%s" % (dev, key), "w") as f:
+            f.write(str(value))
+    except OSError:
+        pass
+
+
+def _inet6(ctx, st, name, ops, i):
+    """`inet6 [ADDR[/len] [prefixlen N] [alias|-alias|delete]] [[-]accept_rtadv] [[-]ifdisabled] ...`:
+    addresses on the Linux link; nd6 flags in the lab's state, ACCEPT_RTADV and IFDISABLED also
+    as Linux's accept_ra and disable_ipv6 (what they mean there)."""
+    dev = linux_name(name)
+    link = find(linux_links(), name)
+    entry = st["ifaces"].setdefault(name, {})
+    flags = set(entry.get("nd6") or nd6_default(kind(link, st)))
+    addr, plen, remove = None, 64, False
+    while i < len(ops):
+        word = ops[i]
+        i += 1
+        bare = word.lstrip("-")
+        if bare in ND6_WORDS:
+            (flags.discard if word.startswith("-") else flags.add)(ND6_WORDS[bare])
+        elif word == "prefixlen" and i < len(ops):
+            plen = ops[i]
+            i += 1
+        elif word in ("alias",):
+            pass
+        elif word in ("-alias", "delete"):
+            remove = True
+        elif ":" in word and addr is None:
+            addr, _, given = word.partition("/")
+            plen = given or plen
+        else:
+            return ctx.errx(1, "%s: bad value" % word), i
+    if addr:
+        try:
+            iface = ipaddress.IPv6Interface("%s/%s" % (addr, plen))
+        except ValueError:
+            return ctx.errx(1, "%s: bad value" % addr), i
+        if remove:
+            if _ip("-6", "addr", "del", str(iface), "dev", dev).returncode:
+                return ctx.errx(1, "ioctl (SIOCDIFADDR_IN6): Can't assign requested address"), i
+        else:
+            flags.discard("IFDISABLED")  # an address turns IPv6 on (in6_control)
+            _sysctl6(dev, "disable_ipv6", 0)
+            _ip("-6", "addr", "replace", str(iface), "dev", dev, "nodad")
+    entry["nd6"] = sorted(flags)
+    _sysctl6(dev, "disable_ipv6", 1 if "IFDISABLED" in flags else 0)
+    _sysctl6(dev, "accept_ra", 2 if "ACCEPT_RTADV" in flags else 0)
     return 0, i
 
 
@@ -495,7 +569,5 @@ def status(st, link, links):
     elif k not in ("bridge", "lo"):
         lines.append("\tmedia: Ethernet autoselect (1000baseT <full-duplex>)")
         lines.append("\tstatus: %s" % ("active" if "LOWER_UP" in link["flags"] else "no carrier"))
-    lines.append({"lo": "\tnd6 options=21<PERFORMNUD,AUTO_LINKLOCAL>",
-                  "bridge": "\tnd6 options=9<PERFORMNUD,IFDISABLED>"}
-                 .get(k, "\tnd6 options=29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>"))
+    lines.append(nd6_line(set(st["ifaces"].get(name, {}).get("nd6") or nd6_default(k))))
     return lines

@@ -13,6 +13,7 @@ COMMANDS = {
     "daemon": "daemon", "pkg": "pkg", "cu": "cu", "grub-bhyve": "grub_bhyve",
     "devd": "devd", "acpiconf": "acpiconf", "dmesg": "dmesg",
     "shutdown": "shutdown", "reboot": "shutdown", "pfctl": "pfctl",
+    "dhclient": "dhclient", "rtsol": "rtsol",
 }
 
 # Where FreeBSD keeps each command (the laptop's PATH dirs resolve here first).
@@ -24,6 +25,7 @@ LOCATION = {
     "daemon": "/usr/sbin", "pkg": "/usr/local/sbin", "cu": "/usr/bin",
     "grub-bhyve": "/usr/local/sbin", "devd": "/sbin", "acpiconf": "/usr/sbin",
     "dmesg": "/sbin", "shutdown": "/sbin", "reboot": "/sbin", "pfctl": "/sbin",
+    "dhclient": "/sbin", "rtsol": "/sbin",
 }
 
 

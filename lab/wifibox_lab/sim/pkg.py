@@ -266,6 +266,16 @@ def delete(ctx, args):
                 os.unlink(ctx.path(path))
             except OSError:
                 pass
+            # pkg(8) also removes the package's directories that are left empty
+            parent = os.path.dirname(path)
+            while parent not in ("/", "/usr/local", "/usr/local/share", "/usr/local/bin",
+                                 "/usr/local/sbin", "/usr/local/lib", "/usr/local/libexec",
+                                 "/usr/local/etc"):
+                try:
+                    os.rmdir(ctx.path(parent))
+                except OSError:
+                    break
+                parent = os.path.dirname(parent)
         del db[n]
     _save(ctx, db)
     return 0

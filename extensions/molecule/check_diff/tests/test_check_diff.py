@@ -23,7 +23,7 @@ def test_the_laptop_is_unchanged(host):
 
 def test_the_diff_shows_every_change():
     text = output()
-    for line in ('+vmm_load="YES"', '+pptdevs="3/0/0"', '+ifconfig_wifibox0="DHCP"',
+    for line in ('+vmm_load="YES"', '+pptdevs="3/0/0"', '+ifconfig_wifibox0="SYNCDHCP"',
                  '+background_dhclient_wifibox0="YES"', '+ifconfig_wifibox0_ipv6="inet6 accept_rtadv"',
                  '+devmatch_blocklist="if_iwm"', '+kld_list="nmdm if_bridge"'):
         assert line in text, line

@@ -15,7 +15,7 @@ def test_loader_conf_loads_vmm_and_reserves_the_card(host):
 
 def test_rc_conf_has_the_service_the_address_and_the_blocklist(host):
     rc = host.file('/etc/rc.conf').content_string
-    for line in ('wifibox_bhyve_enable="YES"', 'ifconfig_wifibox0="DHCP"', 'background_dhclient_wifibox0="YES"',
+    for line in ('wifibox_bhyve_enable="YES"', 'ifconfig_wifibox0="SYNCDHCP"', 'background_dhclient_wifibox0="YES"',
                  'ifconfig_wifibox0_ipv6="inet6 accept_rtadv"', 'devmatch_blocklist="if_iwm"'):
         assert line in rc
     # The user's native Wi-Fi settings are kept.
