@@ -108,6 +108,11 @@ def _diagnostics(lp):
             out.append('== serial\n' + handle.read()[-3000:])
     except OSError:
         pass
+    try:
+        with open(files['log'], encoding='utf-8', errors='replace') as handle:
+            out.append('== qemu runner\n' + handle.read()[-3000:])
+    except OSError:
+        pass
     for path in ('/var/log/wifibox-bhyve.log', '/var/run/wifibox-bhyve/appliance/log/messages'):
         out.append('== %s\n%s' % (path, lp.sh('tail -n 40 %s' % path).stdout))
     log = os.path.join(lp.dir, 'air', 'log')
