@@ -282,7 +282,9 @@ def _real_guest(ctx, name, argv, description):
     """
     import json
     env = dict(os.environ, WIFIBOX_LAB_VM=json.dumps(description))
-    child = subprocess.Popen(argv, env=env)
+    # Its own process group: a lab request ends the program and everything it started (qemu),
+    # as a real bhyve process is the VM: when bhyve exits, its taps and memory are free.
+    child = subprocess.Popen(argv, env=env, start_new_session=True)
     requested = []
 
     def on_term(*_):
@@ -291,13 +293,28 @@ def _real_guest(ctx, name, argv, description):
     def on_request(*_):
         st = state.read(ctx.laptop_dir)
         requested.append((st["vms"].get(name) or {}).get("request") or "error")
-        child.kill()
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except OSError:
+            pass
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGUSR1, on_request)
     code = child.wait()
+    _wait_group_gone(child.pid)
     if requested:
         return requested[0]
     return {v: k for k, v in EXIT_CODES.items()}.get(code, "error")
+
+
+def _wait_group_gone(pgid, timeout=10.0):
+    """Until no process of the guest program's group is left (qemu holds the taps until it is gone)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
 
 
 def _stand_in_guest(ctx, name):
