@@ -40,4 +40,4 @@ def test_our_vm_runs_with_the_carried_settings(host):
     conf = host.file('/usr/local/etc/wifibox-bhyve/vm.conf').content_string
     assert '256' in conf and '3/0/0' in conf
     rc = host.file('/etc/rc.conf').content_string
-    assert 'wifibox_bhyve_enable="YES"' in rc and 'ifconfig_wifibox0="DHCP"' in rc
+    assert 'wifibox_bhyve_enable="YES"' in rc and 'ifconfig_wifibox0="SYNCDHCP"' in rc
