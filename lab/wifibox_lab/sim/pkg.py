@@ -241,6 +241,19 @@ def _guest_image(dest, kind):
     os.replace(tmp, dest)
 
 
+def _delete_unchanged_config(sample):
+    """pkg-create(8)'s @sample on deinstall: the configuration file X is removed with X.sample
+    when it is still the same as X.sample; a file the user (or a tool) changed stays."""
+    config = sample[:-len(".sample")]
+    try:
+        with open(sample, "rb") as f, open(config, "rb") as g:
+            same = f.read() == g.read()
+    except OSError:
+        return
+    if same:
+        os.unlink(config)
+
+
 def delete(ctx, args):
     opts, names = getopt.getopt(args, "aDfginqRxy")
     flags = {o for o, _ in opts}
@@ -261,7 +274,9 @@ def delete(ctx, args):
     for i, n in enumerate(names, 1):
         if "-q" not in flags:
             ctx.print("[%d/%d] Deinstalling %s-%s..." % (i, len(names), n, db[n]))
-        for path in REPO.get(n, {}).get("files", {}):
+        for path, kind in REPO.get(n, {}).get("files", {}).items():
+            if kind.startswith("sample:"):
+                _delete_unchanged_config(ctx.path(path))
             try:
                 os.unlink(ctx.path(path))
             except OSError:
