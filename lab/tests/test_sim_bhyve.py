@@ -154,3 +154,15 @@ def test_iommu_stays_uninitialized_without_amdvi(make_sim):
     line = [a.replace("3/0/0", "2/0/0") for a in LINE]
     assert "not using the ppt(4) driver" in amd.run("bhyve", *line, "vm1")[2]
     assert amd.run("sysctl", "-n", "hw.vmm.iommu.initialized") == (0, "0\n", "")
+
+
+def test_pkg_delete_removes_unchanged_sample_configs_and_keeps_edited_ones(sim):
+    # pkg-create(8) @sample: X is copied from X.sample at install when absent; at deinstall X
+    # goes with X.sample only while it is still the same as X.sample
+    assert sim.run("pkg", "install", "-y", "wifibox-core")[0] == 0
+    etc = os.path.join(sim.root, "usr/local/etc/wifibox")
+    assert os.path.isfile(os.path.join(etc, "bhyve.conf")) and os.path.isfile(os.path.join(etc, "core.conf"))
+    with open(os.path.join(etc, "core.conf"), "a") as f:
+        f.write("# the user's edit\n")
+    assert sim.run("pkg", "delete", "-y", "wifibox-core")[0] == 0
+    assert sorted(os.listdir(etc)) == ["core.conf"]
