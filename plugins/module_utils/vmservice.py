@@ -755,8 +755,8 @@ class Service(object):
             wait_until(ready, self.vm['ready_wait'], 0.5)
         guest = result[0]
         if guest['answering']:
-            self.log.info('the guest answers on %s after %.1f s: %s' % (self.vm['bridge'], time.time() - began,
-                                                                       guest['detail']))
+            self.log.info('the guest answers on %s after %.1f s: %s'
+                          % (self.vm['bridge'], time.time() - began, guest['detail']))
         elif guest['answering'] is False:
             guest['detail'] = 'bhyve running, guest not answering on %s after %d s (%s)' % (
                 self.vm['bridge'], self.vm['ready_wait'], guest['detail'])
