@@ -239,7 +239,7 @@ status:
       contains:
         answering: {description: "V(true), V(false), or V(null) when the host cannot ask yet", type: bool}
         ip: {description: the guest's address on the bridge that was asked, type: str}
-        detail: {description: what the probe saw, in words, type: str}
+        detail: {description: "what the probe saw, in words", type: str}
     uds_passthru:
       description: "The host side of the socket pass-through, one per socket of C(uds_passthru.conf): C(path),
         C(port), C(running), C(pid) (of its daemon(8))."
