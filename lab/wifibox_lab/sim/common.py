@@ -1,4 +1,5 @@
 """What every simulated command gets: the laptop's directories and FreeBSD's err(3) style."""
+import fcntl
 import os
 import sys
 
@@ -38,3 +39,26 @@ STRERROR = {"ENOENT": "No such file or directory", "EEXIST": "File exists",
             "EBUSY": "Device busy", "EINVAL": "Invalid argument", "ENXIO": "Device not configured",
             "EPERM": "Operation not permitted", "ENOSPC": "No space left on device",
             "ENOEXEC": "Exec format error"}
+
+
+def pidfile_open(path, mode):
+    """pidfile_open(3): open PATH and lock it. -> fd; raises OSError when it cannot be opened,
+    and PidfileLocked (with the holder's pid, or None when the file has none) when another
+    process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            pid = int(os.read(fd, 32).split()[0])
+        except (ValueError, IndexError):
+            pid = None
+        os.close(fd)
+        raise PidfileLocked(pid)
+    return fd
+
+
+class PidfileLocked(Exception):
+    def __init__(self, pid):
+        super().__init__(pid)
+        self.pid = pid

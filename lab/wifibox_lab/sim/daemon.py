@@ -4,12 +4,13 @@ FREEBSD.md section 9: the caller returns 0 at once; -P/-p pid files are locked (
 one means "process already running", exit 3); -r/-R restart the child after any exit
 until the supervisor gets SIGTERM, which it forwards to the child.
 """
-import fcntl
 import getopt
 import os
 import signal
 import subprocess
 import time
+
+from .common import PidfileLocked, pidfile_open
 
 USAGE = ("usage: daemon [-cfHrS] [-p child_pidfile] [-P supervisor_pidfile]\n"
          "              [-u user] [-o output_file] [-t title]\n"
@@ -25,21 +26,13 @@ FACILITIES = {"auth", "authpriv", "console", "cron", "daemon", "ftp", "kern", "l
 def _open_pidfile(ctx, path):
     """Open and lock a pid file like pidfile_open(3). -> (fd, None) or (None, exit code)."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return pidfile_open(path, 0o600), None
+    except PidfileLocked as e:
+        ctx.warnx("process already running, pid: %d" % (-1 if e.pid is None else e.pid))
+        return None, 3
     except OSError as e:
         ctx.warnx("pidfile ``%s'': %s" % (path, e.strerror))
         return None, 2
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        try:
-            pid = int(os.read(fd, 32).split()[0])
-        except (ValueError, IndexError):
-            pid = -1
-        os.close(fd)
-        ctx.warnx("process already running, pid: %d" % pid)
-        return None, 3
-    return fd, None
 
 
 def _write_pid(fd, pid):

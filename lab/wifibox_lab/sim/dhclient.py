@@ -28,7 +28,6 @@ Not simulated: INIT-REBOOT with a recorded lease (the old address is asked for i
 DISCOVER, as make_discover() does), trying recorded leases on timeout, renewal by unicast
 (a renewal is a new exchange asking for the same address), options beyond the ones above.
 """
-import fcntl
 import getopt
 import ipaddress
 import json
@@ -38,6 +37,8 @@ import re
 import subprocess
 import sys
 import time
+
+from .common import PidfileLocked, pidfile_open
 
 USAGE = "usage: dhclient [-bdqu] [-c conffile] [-l leasefile] [-p pidfile] interface\n"
 PIDFILE = "/var/run/dhclient/dhclient.%s.pid"
@@ -239,21 +240,13 @@ def read_conf(ctx, path):
 def open_pidfile(ctx, path):
     """pidfile_open(3). -> (fd or None, error message or None)."""
     try:
-        fd = os.open(ctx.path(path), os.O_RDWR | os.O_CREAT, 0o644)
+        return pidfile_open(ctx.path(path), 0o644), None
+    except PidfileLocked as e:
+        if e.pid is None:
+            return None, "dhclient already running."
+        return None, "dhclient already running, pid: %d." % e.pid
     except OSError as e:
         return None, "warn:Cannot open or create pidfile: %s" % e.strerror
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        try:
-            pid = int(os.read(fd, 32).split()[0])
-        except (ValueError, IndexError):
-            pid = None
-        os.close(fd)
-        if pid is None:
-            return None, "dhclient already running."
-        return None, "dhclient already running, pid: %d." % pid
-    return fd, None
 
 
 def write_pid(fd):
