@@ -243,3 +243,68 @@ def test_rc_conf_ipv6_accept_rtadv_and_static_inet6(lab_laptop, dhcp):
     finally:
         radvd.terminate()
         radvd.wait(10)
+
+
+def test_dhclient_conf_interface_block_overrides_and_mistakes_are_warnings(lab_laptop, dhcp):
+    """clparse.c: an `interface "IF" { ... }` block starts from the statements read before it and
+    overrides them for IF only; a mistake is a `FILE line N:` warning (with the line and a caret)
+    and dhclient carries on; an unknown statement also swallows the statement after it."""
+    lp = lab_laptop
+    lp.write_file("/etc/dhclient.conf",
+                  "# the user's own\n"
+                  "retry 300;\n"
+                  "timeout 2;\n"
+                  "interface \"em0\" { timeout 1; }\n"
+                  "interface \"wifibox0\" {\n"
+                  "  retry 2;\n"
+                  "  initial-interval 1;\n"
+                  "  backoff-cutoff 5s;\n"
+                  "  frobnicate on;\n"
+                  "  timeout 90;\n"
+                  "}\n"
+                  "timeout 120;\n")
+    start = time.monotonic()
+    rc, out, err = run(lp, "dhclient", "wifibox0", timeout=60)
+    took = time.monotonic() - start
+    lines = err.splitlines()
+    assert rc == 0 and out == "", err
+    assert lines[:9] == ["/etc/dhclient.conf line 8: Expecting numeric lease time",
+                         "  backoff-cutoff 5s;", "                 ^",
+                         "/etc/dhclient.conf line 9: expecting a statement.",
+                         "  frobnicate on;", "  ^",
+                         "/etc/dhclient.conf line 10: semicolon expected.",
+                         "  timeout 90;", "  ^"], err
+    # timeout 2 from before the block (timeout 90 was swallowed, timeout 120 comes after it)
+    assert lines[-2:] == ["No DHCPOFFERS received.",
+                          "No working leases in persistent database - sleeping."], err
+    assert took < 10, (took, err)
+    discovers = [line for line in lines if line.startswith("DHCPDISCOVER")]
+    assert discovers and all(re.fullmatch(r"DHCPDISCOVER on wifibox0 to 255\.255\.255\.255 port 67 interval [1-3]",
+                                          line) for line in discovers), err
+    assert "/etc/dhclient.conf line 8: Expecting numeric lease time" in run(lp, "cat", "/var/log/messages")[1]
+    # retry 2 (the block's): the lease comes seconds after the server answers, not 300 s
+    pid = daemon_pid(lp)
+    assert alive(lp, pid)
+    dhcp.start()
+    answered = time.monotonic()
+    assert wait_for(lambda: inet(lp), 20), run(lp, "cat", "/var/log/messages")[1][-2000:]
+    assert time.monotonic() - answered < 15
+    assert daemon_pid(lp) == pid
+
+
+def test_dhclient_conf_missing_or_other_interfaces_keep_the_defaults(lab_laptop, dhcp):
+    """No /etc/dhclient.conf is no mistake; another interface's block changes nothing here, and
+    `-c` names another file."""
+    lp = lab_laptop
+    run(lp, "rm", "-f", "/etc/dhclient.conf")
+    lp.write_file("/etc/dhclient.other", "interface \"em0\" { timeout 1; }\ntimeout 3;\n")
+    dhcp.start()
+    rc, out, err = run(lp, "dhclient", "-c", "/etc/dhclient.other", "wifibox0", timeout=90)
+    assert rc == 0 and "line" not in err and re.search(LEASE_LINES[-1], err), err
+    run(lp, "sh", "-c", "kill $(cat %s)" % PIDFILE)
+    dhcp.stop()
+    lp.write_file("/etc/dhclient.conf", "interface \"em0\" { timeout 1; retry 1; }\ntimeout 3;\nretry 1;\n")
+    start = time.monotonic()
+    rc, out, err = run(lp, "dhclient", "wifibox0", timeout=60)
+    assert rc == 0 and err.splitlines()[-1] == "No working leases in persistent database - sleeping.", err
+    assert time.monotonic() - start < 10

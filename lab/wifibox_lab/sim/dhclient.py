@@ -6,8 +6,12 @@ From FreeBSD's sbin/dhclient (dhclient.c, clparse.c, dhclient-script, dhclient.8
 - the pid file /var/run/dhclient/dhclient.IF.pid is locked (pidfile(3)): a second dhclient on
   the interface says `dhclient already running, pid: N.` and exits 1; a missing directory only
   warns (`Cannot open or create pidfile`); the lease database is /var/db/dhclient.leases.IF;
-- /etc/dhclient.conf (-c) statements `timeout`, `retry`, `initial-interval`, `backoff-cutoff`,
-  defaults 60, 300, 3 and 15 seconds (clparse.c);
+- /etc/dhclient.conf (-c; none is no mistake) parsed as clparse.c does: statements `timeout`,
+  `retry`, `initial-interval`, `backoff-cutoff` (defaults 60, 300, 3 and 15 seconds), `reboot`,
+  `select-timeout`; `interface "IF" { ... }` starts from what was read before it and overrides it
+  for IF only; send/request/supersede/script/lease/... are accepted (their contents unused);
+  a mistake is a parse_warn() warning (`FILE line N: MSG`, the line, a caret) and dhclient
+  carries on, an unknown statement swallowing the next one as skip_to_semi() does there;
 - messages (syslog, and stderr until it daemonises, never with -q):
   `DHCPDISCOVER on IF to 255.255.255.255 port 67 interval N` with N backing off from
   initial-interval as send_discover() does (random growth, capped near backoff-cutoff, never past
@@ -222,19 +226,179 @@ def _run(argv):
     return subprocess.run(argv, capture_output=True, text=True, env={"PATH": PATH})
 
 
-def read_conf(ctx, path):
-    """The timing statements of dhclient.conf(5); the rest is accepted and ignored here."""
-    conf = dict(DEFAULTS)
+TIMINGS = {"timeout": "timeout", "retry": "retry", "select-timeout": "select-timeout",
+           "reboot": "reboot", "backoff-cutoff": "backoff-cutoff", "initial-interval": "initial-interval"}
+# client-declarations clparse.c's parse_client_statement() knows besides the timings; their
+# arguments are not used here (send/request/supersede/... options, media, script, leases).
+SKIPPED = ("send", "default", "supersede", "append", "prepend", "media", "request", "require",
+           "reject", "hardware")
+
+
+class ConfLexer:
+    """conflex.c: `#` comments, "strings", runs of [A-Za-z0-9_-] (NUMBER when all digits,
+    NUMBER_OR_NAME when all hex digits, NAME otherwise), any other character on its own."""
+
+    def __init__(self, text):
+        self.tokens = []
+        for lineno, line in enumerate(text.split("\n"), 1):
+            pos = 0
+            while pos < len(line):
+                c = line[pos]
+                if c == "#":
+                    break
+                if c.isspace():
+                    pos += 1
+                    continue
+                if c == '"':
+                    end = line.find('"', pos + 1)
+                    end = len(line) if end < 0 else end
+                    self.tokens.append(("STRING", line[pos + 1:end], lineno, pos, line))
+                    pos = end + 1
+                    continue
+                m = re.match(r"[A-Za-z0-9_-]+", line[pos:])
+                if m:
+                    word = m.group(0)
+                    kind = ("NUMBER" if re.fullmatch(r"-?[0-9]+", word) else
+                            "NUMBER_OR_NAME" if re.fullmatch(r"[0-9A-Fa-f]+", word) else "NAME")
+                    self.tokens.append((kind, word, lineno, pos, line))
+                    pos += len(word)
+                    continue
+                self.tokens.append((c, c, lineno, pos, line))
+                pos += 1
+        self.at = 0
+        self.last = ("EOF", "", len(text.split("\n")), 0, "")
+
+    def peek(self):
+        return self.tokens[self.at] if self.at < len(self.tokens) else ("EOF", "", self.last[2], 0, "")
+
+    def next(self):
+        tok = self.peek()
+        if tok[0] != "EOF":
+            self.at += 1
+            self.last = tok
+        return tok
+
+
+class ConfParser:
+    """clparse.c's read_client_conf(): the top-level configuration starts from the defaults; an
+    `interface "IF" { ... }` declaration copies the configuration parsed so far (the first time
+    IF is declared) and its statements change only IF's copy. Mistakes are parse_warn()
+    warnings (`FILE line N: ...`, the line and a caret), the statement is skipped and dhclient
+    carries on (an unknown statement also takes the next one with it, as skip_to_semi() and the
+    following `semicolon expected.` do in clparse.c)."""
+
+    def __init__(self, path, text):
+        self.path = path
+        self.lex = ConfLexer(text)
+        self.top = dict(DEFAULTS)
+        self.interfaces = {}
+        self.warnings = []
+
+    def warn(self, msg):
+        _, _, lineno, col, line = self.lex.last
+        self.warnings.append("%s line %d: %s" % (self.path, lineno, msg))
+        self.warnings.append(line)
+        self.warnings.append(" " * col + "^")
+
+    def skip_to_semi(self):
+        depth = 0
+        while True:
+            kind = self.lex.peek()[0]
+            if kind == "}":
+                if not depth:
+                    return
+                self.lex.next()
+                depth -= 1
+                if not depth:
+                    return
+                continue
+            if kind == "{":
+                depth += 1
+            elif kind == ";" and not depth:
+                self.lex.next()
+                return
+            if self.lex.next()[0] == "EOF":
+                return
+
+    def parse(self):
+        while self.lex.peek()[0] != "EOF":
+            self.statement(None, self.top)
+        return self
+
+    def statement(self, ifname, config):
+        kind, word = self.lex.next()[:2]
+        word = word.lower() if kind == "NAME" else word
+        if kind == "NAME" and word in TIMINGS:
+            kind, value = self.lex.next()[:2]
+            if kind != "NUMBER":
+                self.warn("Expecting numeric lease time")
+                self.skip_to_semi()
+                return
+            config[TIMINGS[word]] = int(value)
+            if self.lex.next()[0] != ";":
+                self.warn("semicolon expected.")
+                self.skip_to_semi()
+            return
+        if kind == "NAME" and word == "interface":
+            if ifname:
+                self.warn("nested interface declaration.")
+            self.interface(config)
+            return
+        if kind == "NAME" and word == "script":
+            if self.lex.next()[0] != "STRING":
+                self.warn("filename must be a string")
+            self.skip_to_semi()
+            return
+        if kind == "NAME" and word == "hardware" and not ifname:
+            self.warn("hardware address parameter not allowed here.")
+            self.skip_to_semi()
+            return
+        if kind == "NAME" and word in ("lease", "alias"):
+            if self.lex.peek()[0] != "{":
+                self.lex.next()
+                self.warn("expecting left brace.")
+            self.skip_to_semi()
+            return
+        if kind == "NAME" and word in SKIPPED:
+            self.skip_to_semi()
+            return
+        self.warn("expecting a statement.")
+        self.skip_to_semi()
+        if self.lex.next()[0] != ";":
+            self.warn("semicolon expected.")
+            self.skip_to_semi()
+
+    def interface(self, outer):
+        kind, name = self.lex.next()[:2]
+        if kind != "STRING":
+            self.warn("expecting interface name (in quotes).")
+            self.skip_to_semi()
+            return
+        config = self.interfaces.setdefault(name, dict(outer))
+        if self.lex.next()[0] != "{":
+            self.warn("expecting left brace.")
+            self.skip_to_semi()
+            return
+        while True:
+            kind = self.lex.peek()[0]
+            if kind == "EOF":
+                self.warn("unterminated interface declaration.")
+                return
+            if kind == "}":
+                self.lex.next()
+                return
+            self.statement(name, config)
+
+
+def read_conf(ctx, path, ifname):
+    """dhclient.conf(5) for `ifname`: (timings, parse warnings). A missing file is the defaults."""
     try:
         with open(ctx.path(path)) as f:
-            text = re.sub(r"#.*", "", f.read())
+            text = f.read()
     except OSError:
-        return conf
-    for stmt in text.split(";"):
-        words = stmt.split()
-        if len(words) == 2 and words[0] in DEFAULTS and words[1].isdigit():
-            conf[words[0]] = int(words[1])
-    return conf
+        return dict(DEFAULTS), []
+    parser = ConfParser(path, text).parse()
+    return dict(parser.interfaces.get(ifname, parser.top)), parser.warnings
 
 
 def open_pidfile(ctx, path):
@@ -284,11 +448,13 @@ def main(ctx, argv):
     fd, msg = open_pidfile(ctx, pidpath)
     if msg and not msg.startswith("warn:"):
         return _error(ctx, msg, None, None, quiet="-q" in o)
-    conf = read_conf(ctx, o.get("-c", CONF))
+    conf, warnings = read_conf(ctx, o.get("-c", CONF), ifname)
     conf["_db"] = ctx.path(o.get("-l", LEASES % ifname))
     client = Client(ctx, ifname, conf, quiet="-q" in o)
     if msg:
         client.note(msg[5:])
+    for line in warnings:
+        client.note(line)
     pid_abs = ctx.path(pidpath) if fd is not None else None
     write_pid(fd)
     if not client.exists():
