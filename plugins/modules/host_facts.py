@@ -34,6 +34,23 @@ options:
     type: list
     elements: str
     default: []
+  blocks:
+    description:
+      - Managed blocks to read in the same call, as M(ansible.builtin.blockinfile) writes them (the lines between the
+        last C(BEGIN) and C(END) markers); the fact C(blocks) gives each one's text. A role that compares it with
+        what it would write calls M(ansible.builtin.blockinfile) only when they differ and saves a module round trip.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      marker:
+        description: The marker line with C({mark}), as given to M(ansible.builtin.blockinfile).
+        type: str
+        required: true
 notes:
   - The native driver of a card that ppt(4) already holds is not known to the host any more; its C(native_driver)
     and C(kernel_module) are V(null) then.
@@ -49,6 +66,12 @@ EXAMPLES = r"""
 - name: Look at the host and whether the wifibox packages are installed
   wifibox.bhyve.host_facts:
     packages: [wifibox-alpine, edk2-bhyve, socat]
+
+- name: Look at the host and at a managed block of dhclient.conf
+  wifibox.bhyve.host_facts:
+    blocks:
+      - path: /etc/dhclient.conf
+        marker: "# {mark} wifibox0"
 
 - name: Enable AMD-Vi when the CPU is an AMD one
   wifibox.bhyve.loader_conf:
@@ -106,6 +129,15 @@ ansible_facts:
           description: C(physical) (C(hw.physmem)), C(free) and C(inactive) in bytes, V(null) when unknown.
           type: dict
           sample: {"physical": 17014808576, "free": 9876543488, "inactive": 2147483648}
+        blocks:
+          description:
+            - One entry per O(blocks) item, in the same order; C(block) is the text between the markers (lines joined
+              with newlines), V(null) when the file or either marker is missing; C(mode) is the file's mode
+              (octal string), V(null) when the file is missing.
+          type: list
+          elements: dict
+          sample: [{"path": "/etc/dhclient.conf", "marker": "# {mark} wifibox0", "exists": true, "mode": "0644",
+                    "block": "timeout 10;"}]
         net_wifibox:
           description:
             - net/wifibox (the original wifibox) is set up, that is its bhyve.conf or its rc.d script exists (wifibox-alpine alone does not count); see
@@ -360,9 +392,38 @@ def warnings_for(facts):
     return found
 
 
+def managed_block(path, marker):
+    """The text between the last BEGIN and END marker lines, as ansible.builtin.blockinfile finds them."""
+    found = dict(path=path, marker=marker, exists=False, mode=None, block=None)
+    try:
+        with open(path, 'rb') as handle:
+            found['mode'] = '%04o' % (os.fstat(handle.fileno()).st_mode & 0o7777)
+            text = handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return found
+    found['exists'] = True
+    lines = [line.rstrip('\r\n') for line in text.splitlines(True)]
+    begin = end = None
+    for index, line in enumerate(lines):
+        if line == marker.replace('{mark}', 'BEGIN'):
+            begin = index
+        if line == marker.replace('{mark}', 'END'):
+            end = index
+    if begin is not None and end is not None and begin < end:
+        found['block'] = '\n'.join(lines[begin + 1:end])
+    return found
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(packages=dict(type='list', elements='str', default=[])),
+    module = AnsibleModule(argument_spec=dict(packages=dict(type='list', elements='str', default=[]),
+                                              blocks=dict(type='list', elements='dict', default=[], options=dict(
+                                                  path=dict(type='path', required=True),
+                                                  marker=dict(type='str', required=True)))),
                            supports_check_mode=True)
+    for item in module.params['blocks']:
+        if not os.path.isabs(item['path']) or '{mark}' not in item['marker']:
+            module.fail_json(msg='blocks: %r needs an absolute path and a marker with {mark} in it '
+                                 '(as ansible.builtin.blockinfile takes them)' % item)
     try:
         # One sysctl and one kenv call for every value below (a no-op converge pays for each command).
         sysctl = read_sysctls(module, SYSCTLS)
@@ -377,6 +438,7 @@ def main():
         # net/wifibox (the original) is installed: the role's migration reads it (net_wifibox_info).
         facts['net_wifibox'] = os.path.exists(NET_WIFIBOX_BHYVE_CONF) or os.path.exists(NET_WIFIBOX_RC_SCRIPT)
         facts['packages'] = packages(module, module.params['packages'])
+        facts['blocks'] = [managed_block(item['path'], item['marker']) for item in module.params['blocks']]
     except CommandError as exc:
         module.fail_json(**exc.result())
     facts['warnings'] = warnings_for(facts)

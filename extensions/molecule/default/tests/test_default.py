@@ -22,6 +22,15 @@ def test_rc_conf_has_the_service_the_address_and_the_blocklist(host):
     assert 'wlans_iwm0="wlan0"' in rc
 
 
+def test_dhclient_conf_has_the_roles_block_for_wifibox0(host):
+    conf = host.file('/etc/dhclient.conf')
+    assert conf.mode == 0o644
+    assert conf.content_string == (
+        '# BEGIN wifibox.bhyve: dhclient(8) on wifibox0 (managed by Ansible)\n'
+        'interface "wifibox0" {\n  timeout 10;\n  retry 3;\n  initial-interval 1;\n  backoff-cutoff 3;\n}\n'
+        '# END wifibox.bhyve: dhclient(8) on wifibox0 (managed by Ansible)\n')
+
+
 def test_the_card_is_held_by_ppt_and_the_native_driver_is_gone(host):
     assert host.run('pciconf -l pci0:3:0:0').stdout.startswith('ppt0@pci0:3:0:0')
     assert host.run('kldstat -q -n if_iwm').rc != 0
