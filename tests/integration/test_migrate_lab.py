@@ -7,7 +7,10 @@ result of a real take-over).  Needs root."""
 
 import os
 import re
+import stat
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -16,6 +19,35 @@ pytestmark = pytest.mark.lab
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, '.venv', 'bin', 'ansible-playbook')
 SECRETS = ('migrate-home-passphrase', 'migrate-sae-secret', 'migrate-eap-password')
+BACKUP = '/var/backups/wifibox-before-wifibox-bhyve.tar'
+
+
+class ModeWatch(threading.Thread):
+    """Every mode the backup file has while the migration runs (polled every 5 ms in the laptop's
+    /var upper layer on the host): a file created world-readable and chmod-ed in a later task
+    shows up here for at least one SSH round trip."""
+
+    def __init__(self, laptop):
+        super().__init__(daemon=True)
+        self.path = os.path.join(laptop.dir, 'fs', BACKUP.lstrip('/'))
+        self.modes = set()
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.modes.add(stat.S_IMODE(os.stat(self.path).st_mode))
+            except OSError:
+                pass
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join()
 
 
 def install_net_wifibox(laptop):
@@ -52,8 +84,13 @@ def test_check_mode_changes_nothing_and_secrets_never_show(lab_laptops):
     assert {path: laptop.read_file(path) for path in before} == before
     assert laptop.ssh('service', 'wifibox', 'onestatus').returncode == 0
 
-    rc, output = laptop_yml(laptop, '--diff', '-vvv')
+    with ModeWatch(laptop) as watch:
+        rc, output = laptop_yml(laptop, '--diff', '-vvv')
     assert rc == 0, output[-5000:]
+    # the backup (it holds the passphrases) was never readable by anyone but root, and is a tar of them
+    assert watch.modes == {0o600}, sorted('%o' % mode for mode in watch.modes)
+    listing = laptop.nsenter(['tar', '-tf', BACKUP]).stdout
+    assert 'usr/local/etc/wifibox/wpa_supplicant/wpa_supplicant.conf' in listing, listing
     assert not any(secret in output for secret in SECRETS)
     summary = re.search(r'Wi-Fi networks: 3 from \S+wpa_supplicant.conf: home, cafe, corp', output)
     assert summary, output[-5000:]
