@@ -93,6 +93,14 @@ WIFIBOX_BHYVE_DEVD_CONF = '/usr/local/etc/devd/wifibox-bhyve.conf'
 VM_CONF = '/usr/local/etc/wifibox-bhyve/vm.conf'
 # Under the configuration dir: the guest's `config` share and the optional `app_config` share.
 APPLIANCE_DIR = 'appliance'
+# The guest's /var (the `var` share, WIFIBOX_BHYVE_RUN_DIR/appliance): the tree net/wifibox-alpine
+# ships under its run dir (WIFIBOX.md section 4), which the service makes before every start (its
+# guest logs to log/messages and log/dmesg; FreeBSD's /var/run may be a fresh tmpfs after a boot).
+VAR_SHARE_DIRS = ('log', 'lib/misc', 'lib/iptables', 'lib/dhcpcd', 'cache/misc', 'spool/cron/crontabs',
+                  'spool/mail', 'empty', 'local', 'mail', 'opt', 'tmp', 'run')
+# Linux's /var/tmp: anyone may write, only the owner removes (sticky).
+VAR_SHARE_MODES = {'tmp': 0o1777}
+VAR_SHARE_LINKS = {'lock': '/run/lock'}
 # The app_config share is the directory of the guest build's application: wpa_supplicant for the
 # client build, hostapd for the access point (hostapd) build (WIFIBOX.md section 4); keyed by the
 # wifibox_guest role's wifibox_guest_role, which wifibox_host passes to the vm module (guest_role).

@@ -77,6 +77,24 @@ class ServiceError(Exception):
 
 # --- running commands and reading files ---------------------------------------------
 
+def make_var_share(top):
+    """The guest's /var tree (C.VAR_SHARE_DIRS, the `lock` link) under `top`; what exists stays as it is.
+    -> the paths it created."""
+    made = []
+    for name in (os.curdir,) + C.VAR_SHARE_DIRS:
+        path = os.path.normpath(os.path.join(top, name))
+        if not os.path.isdir(path):
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, C.VAR_SHARE_MODES.get(name, 0o755))
+            made.append(path)
+    for name, target in sorted(C.VAR_SHARE_LINKS.items()):
+        path = os.path.join(top, name)
+        if not os.path.lexists(path):
+            os.symlink(target, path)
+            made.append(path)
+    return made
+
+
 def _subprocess_runner(argv):
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -986,8 +1004,10 @@ class Service(object):
             self.host.run([C.KLDLOAD, C.NMDM_MODULE], check=True)
         self.host.run([C.IFCONFIG, self.vm['tap'], 'up'])
         self.check_files()
-        for share in (C.WIFIBOX_BHYVE_RUN_DIR, C.WIFIBOX_BHYVE_CONF_DIR):
-            os.makedirs(os.path.join(share, C.APPLIANCE_DIR), exist_ok=True)
+        os.makedirs(os.path.join(C.WIFIBOX_BHYVE_CONF_DIR, C.APPLIANCE_DIR), exist_ok=True)
+        made = make_var_share(os.path.join(C.WIFIBOX_BHYVE_RUN_DIR, C.APPLIANCE_DIR))
+        if made:
+            self.log.info('made the guest\'s /var: %s' % ' '.join(made))
 
     def _after_exit(self):
         self.host.run([C.BHYVECTL, '--destroy', '--vm=' + C.VM_NAME])
