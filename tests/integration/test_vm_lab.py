@@ -147,6 +147,9 @@ def test_service_and_command(lab_laptop):
     assert code == 0, (out, err)
     first = status(lp)
     assert first['running'] and first['supervised'] and first['card_driver'] == 'ppt0'
+    # the guest's /var (the var share) has the tree net/wifibox-alpine ships, log/ for its syslog first
+    assert sh(lp, 'cd /var/run/wifibox-bhyve/appliance && test -d log && test -d spool/cron/crontabs && '
+                  'test "$(readlink lock)" = /run/lock')[0] == 0
     code, out = sh(lp, 'service wifibox_bhyve status')[:2]
     assert code == 0 and 'the VM runs as pid %d' % first['pid'] in out and 'ppt0' in out
     assert sh(lp, 'service wifibox_bhyve restart')[0] == 0

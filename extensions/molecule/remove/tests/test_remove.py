@@ -10,6 +10,9 @@ def test_the_card_is_back_with_its_native_driver(host):
     assert host.run('pciconf -l pci0:3:0:0').stdout.startswith('iwm0@pci0:3:0:0')
     assert host.run('kldstat -q -n if_iwm').rc == 0
     assert not host.file('/dev/vmm/wifibox').exists
+    # vmm and the modules the role put in kld_list are unloaded now, not at the next boot
+    for name in ('vmm', 'nmdm', 'if_bridge'):
+        assert host.run('kldstat -q -n %s' % name).rc != 0, name
 
 
 def test_no_entry_of_ours_is_left_and_the_users_are_kept(host):
