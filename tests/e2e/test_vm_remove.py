@@ -95,7 +95,9 @@ def test_laptop_yml_online_then_remove_leaves_nothing_of_ours(module_laptop, gue
     # the card is back with its native driver
     after = card_line(lp, card)
     assert after.split('@')[0] == native, after
-    # (vmm.ko stays loaded until the next boot: remove takes vmm_load and kld_list's entry out)
+    # vmm and the modules the role put in kld_list are unloaded now (no other VM or bridge exists)
+    for name in ('vmm', 'nmdm', 'if_bridge'):
+        assert lp.sh('kldstat -q -n %s' % name).returncode != 0, name
     # the user's settings are kept, ours are gone: rc.conf and loader.conf as before
     rc_after = lp.read_file('/etc/rc.conf')
     for line in rc_before.splitlines():
