@@ -76,9 +76,10 @@ def test_hostapd_reads_every_passphrase_byte_for_byte(tmp_path, index):
 
 
 @need_hostapd
-def test_sae_uses_the_passphrase_line(tmp_path):
+@pytest.mark.parametrize("security", ["wpa3_sae", "wpa2_wpa3"])
+def test_sae_uses_the_passphrase_line(tmp_path, security):
     psk = 'ab"cd#efgh|id=x|mac=ff:ff:ff:ff:ff:ff '
-    text = _single("wpa3_sae", psk)
+    text = _single(security, psk)
     assert "wpa_passphrase=%s\n" % psk in text and "sae_password" not in text
     out = _hostapd(tmp_path, text)
     assert "errors found" not in out and "Setup of interface done" in out, out[-3000:]
@@ -91,6 +92,7 @@ def test_sae_uses_the_passphrase_line(tmp_path):
     ("wpa2_psk", "tab\there", "printable ASCII"),
     ("wpa2_psk", "new\nline=1", "printable ASCII"),
     ("wpa3_sae", "0123456789abcdef" * 4, "no SAE password"),
+    ("wpa2_wpa3", "0123456789abcdef" * 4, "no SAE password"),
     ("wep", "12345678", "unknown security")])
 def test_secrets_hostapd_cannot_take_are_refused(security, psk, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -256,7 +256,7 @@ def make_certs(d, client="alice"):
 #   quoted (same limit) or unquoted hex, which takes any bytes: the hex form is used.
 
 PRINTABLE = "".join(chr(c) for c in range(32, 127))
-MULTI_SECURITIES = ("wpa2_psk", "wpa3_sae", "wpa2_eap")
+MULTI_SECURITIES = ("wpa2_psk", "wpa3_sae", "wpa2_wpa3", "wpa2_eap")
 MAX_BSS = 63
 FAR_MAC = "02:00:00:00:01:00"  # the far radio (hwsim's second), the first BSS's BSSID
 
@@ -277,7 +277,7 @@ def psk_lines(security, psk):
     _printable("the passphrase", psk)
     if security == "wpa2_psk" and is_hex_psk(psk):
         return ["wpa_psk=%s" % psk.lower()]
-    if security == "wpa3_sae" and is_hex_psk(psk):
+    if security in ("wpa3_sae", "wpa2_wpa3") and is_hex_psk(psk):
         raise ValueError("a 64-hex-digit raw PSK is no SAE password (SAE needs the password itself)")
     if not 8 <= len(psk) <= 63:
         raise ValueError("wpa_passphrase takes 8..63 characters, not %d" % len(psk))
@@ -295,7 +295,7 @@ def bssid(index):
 def multi_hostapd_conf(bsses, beacon_int=300):
     """hostapd.conf with one BSS per item on the far radio (wlan1, then bss=wlan1-N).
 
-    bsses: [{"ssid": ..., "security": wpa2_psk|wpa3_sae|wpa2_eap, "psk": ...}, ...]; an EAP BSS
+    bsses: [{"ssid": ..., "security": wpa2_psk|wpa3_sae|wpa2_wpa3|wpa2_eap, "psk": ...}, ...]; an EAP BSS
     serves eap_user_file (see multi_eap_users_file)."""
     if not 1 <= len(bsses) <= MAX_BSS + 1:
         raise ValueError("1..%d access points, not %d" % (MAX_BSS + 1, len(bsses)))
@@ -316,6 +316,9 @@ def multi_hostapd_conf(bsses, beacon_int=300):
             lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK", "rsn_pairwise=CCMP"] + psk_lines(security, b["psk"])
         elif security == "wpa3_sae":
             lines += ["wpa=2", "wpa_key_mgmt=SAE", "rsn_pairwise=CCMP", "ieee80211w=2"] + \
+                psk_lines(security, b["psk"])
+        elif security == "wpa2_wpa3":  # transition mode: WPA2-PSK and SAE stations, one passphrase
+            lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK SAE", "rsn_pairwise=CCMP", "ieee80211w=1"] + \
                 psk_lines(security, b["psk"])
         elif security == "wpa2_eap":
             lines += ["wpa=2", "wpa_key_mgmt=WPA-EAP", "rsn_pairwise=CCMP", "ieee8021x=1",
