@@ -107,6 +107,7 @@ def test_multi_bss_conf_has_one_section_per_access_point():
     assert sections[1].startswith("interface=wlan1\nbridge=br0\nssid=a\n")
     assert sections[2].startswith("bss=wlan1-1\nbridge=br0\nbssid=02:00:00:00:01:01\nssid=b\n")
     assert "ieee80211w=2\n" in sections[2] and "eap_server=1\n" in sections[3]
+    assert "disable_pmksa_caching=1\n" in sections[3]
     with pytest.raises(ValueError, match="its own SSID"):
         air.multi_hostapd_conf([{"ssid": "a", "security": "open"}] * 2)
     with pytest.raises(ValueError, match="1-32 letters"):

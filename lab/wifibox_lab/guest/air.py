@@ -324,7 +324,9 @@ def multi_hostapd_conf(bsses, beacon_int=300):
             lines += ["wpa=2", "wpa_key_mgmt=WPA-EAP", "rsn_pairwise=CCMP", "ieee8021x=1",
                       "eap_server=1", "eap_user_file=/lab/air/eap_users",
                       "ca_cert=/lab/air/certs/ca.pem", "server_cert=/lab/air/certs/server.pem",
-                      "private_key=/lab/air/certs/server.key"]
+                      "private_key=/lab/air/certs/server.key",
+                      # every association runs the whole EAP exchange (no PMKSA from a former one)
+                      "disable_pmksa_caching=1"]
         else:
             raise ValueError("unknown security %r; known: %s" % (security, ", ".join(MULTI_SECURITIES)))
     return "\n".join(lines) + "\n"
