@@ -56,7 +56,7 @@ def floor_round(work, kernel, initrd, timeout=300):
         handle.write(LAPTOP_UDHCPC)
     os.chmod(script, 0o755)
     subprocess.run(['ip', 'netns', 'add', ns], check=True)
-    qemu = laptop = None
+    qemu = laptop = qemu_err = None
     try:
         subprocess.run(['ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'], check=True)
         subprocess.run(['ip', 'netns', 'exec', ns, 'ip', 'tuntap', 'add', 'fl0', 'mode', 'tap'], check=True)
@@ -70,8 +70,8 @@ def floor_round(work, kernel, initrd, timeout=300):
                 '-virtfs', 'local,path=%s,mount_tag=labair,security_model=none,id=labair'
                 % os.path.join(work, 'air')]
         began = time.monotonic()
-        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        qemu_err = open(os.path.join(work, 'qemu.err'), 'w+', encoding='utf-8')  # pylint: disable=consider-using-with
+        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=qemu_err)
         udhcpc = ['ip', 'netns', 'exec', ns, 'busybox', 'udhcpc', '-i', 'fl0', '-s', script,
                   '-q', '-n', '-t', str(timeout), '-T', '1', '-A', '1']
         laptop = subprocess.Popen(udhcpc, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,8 +79,11 @@ def floor_round(work, kernel, initrd, timeout=300):
         deadline = began + timeout
         while 'laptop_lease' not in seen:
             if time.monotonic() > deadline or qemu.poll() is not None:
-                raise RuntimeError('floor not online after %.0f s; marks %s; console tail:\n%s'
-                                   % (time.monotonic() - began, seen, open(console, errors='replace').read()[-2000:]))
+                qemu_err.seek(0)
+                raise RuntimeError('floor not online after %.0f s (qemu %s); marks %s; qemu said: %s; console tail:\n%s'
+                                   % (time.monotonic() - began, 'exited %s' % qemu.returncode
+                                      if qemu.poll() is not None else 'runs', seen, qemu_err.read()[-1000:].strip(),
+                                      open(console, errors='replace').read()[-2000:]))
             now = time.monotonic() - began
             with open(console, encoding='utf-8', errors='replace') as handle:
                 for step in floor.parse_marks(handle.read()):
@@ -102,6 +105,8 @@ def floor_round(work, kernel, initrd, timeout=300):
             if proc and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if qemu_err:
+            qemu_err.close()
         subprocess.run(['ip', 'netns', 'del', ns], check=False)
 
 

@@ -539,7 +539,8 @@ class Service(object):
             self.log.info('undone: %s' % ', '.join(reversed(done)))
 
     # -- guest start/stop -----------------------------------------------------------------------------
-    def start_guest(self, done):
+    def start_guest(self, done, wait_ready=True):
+        """Start bhyve under daemon -r; wait_ready=False skips the guest readiness wait (resume)."""
         if self.running():
             self.log.warn('the VM is already running (pid %s)' % (self.bhyve_pid() or self.supervisor_pid()))
             return False
@@ -563,7 +564,8 @@ class Service(object):
             raise ServiceError('the VM did not start: %s%s' % (detail, _hint(detail)))
         self.log.info('the VM runs (pid %s) after %.1f s' % (self.bhyve_pid(), time.time() - began))
         self.start_passthru()
-        self.wait_ready(began)
+        if wait_ready:
+            self.wait_ready(began)
         return True
 
     def _wait_started(self, began):
@@ -848,7 +850,12 @@ class Service(object):
         return problem is None
 
     def _recover(self, method, escalation=False):
-        """Run the resume half of a recovery method; -> None or the problem."""
+        """Run the resume half of a recovery method; -> None or the problem.
+
+        No guest readiness wait here: rc.resume runs from devd(8), which handles no other
+        event (the wired link, USB devices) until it returns; guest_back() checks what the
+        escalation needs (bhyve runs, the cards are held by ppt).
+        """
         try:
             if method == 'restart_vmm':
                 self.check_no_other_vm()
@@ -856,13 +863,13 @@ class Service(object):
                 self.unload_vmm()
                 done = []
                 self.load_vmm(done)
-                self.start_guest(done)
+                self.start_guest(done, wait_ready=False)
             elif method == 'suspend_guest':
-                self.start_guest([])
+                self.start_guest([], wait_ready=False)
             elif method == 'suspend_vmm':
                 done = []
                 self.load_vmm(done)
-                self.start_guest(done)
+                self.start_guest(done, wait_ready=False)
         except ServiceError as exc:
             return exc.msg
         return None

@@ -117,8 +117,10 @@ options:
     default: 30
   ready_wait:
     description:
-      - Seconds O(state=started) (and C(wifibox-bhyve start), the boot service and a resume) wait for the guest to
+      - Seconds O(state=started) (and C(wifibox-bhyve start) and the boot service) wait for the guest to
         answer on the bridge after bhyve runs; V(0) does not wait.
+      - A resume does not wait for it, whatever its value, because devd(8) runs C(rc.resume) and handles no other
+        event until it returns; O(resume_wait) bounds what a resume waits for.
       - The guest answers when a TCP connection from the host to the guest's LAN address (the first socket of
         the config share's C(uds_passthru.conf), else port 53) completes or is refused. The guest's address comes
         from C(uds_passthru.conf)'s C(network=), else from the host's default route via O(bridge).

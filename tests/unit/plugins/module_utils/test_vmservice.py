@@ -182,3 +182,33 @@ def test_stop_forces_power_off_after_stop_wait(service, monkeypatch):
     assert signals == [(4343, signal.SIGTERM)]
     assert ('bhyvectl', '--force-poweroff', '--vm=wifibox') in service.runner.calls
     assert 'did not power off within stop_wait=1 s' in service.logtext()
+
+
+@pytest.mark.parametrize('method', ['restart_vmm', 'suspend_guest', 'suspend_vmm'])
+def test_resume_never_waits_for_guest_readiness(service, monkeypatch, method):
+    """rc.resume runs from devd(8), which handles no other event until it returns."""
+    calls = []
+    for name in ('check_no_other_vm', 'unload_vmm'):
+        monkeypatch.setattr(service, name, lambda *a, **k: None)
+    monkeypatch.setattr(service, 'stop_guest', lambda quiet=False: None)
+    monkeypatch.setattr(service, 'load_vmm', lambda done: None)
+    monkeypatch.setattr(service, 'start_guest', lambda done, wait_ready=True: calls.append(wait_ready))
+    assert service._recover(method) is None
+    assert calls == [False]
+
+
+def test_start_guest_without_readiness_wait_does_not_probe(service, monkeypatch):
+    for name in ('running',):
+        monkeypatch.setattr(service, name, lambda: False)
+    for name in ('load_vmm', 'add_tap'):
+        monkeypatch.setattr(service, name, lambda done: None)
+    monkeypatch.setattr(service, 'preflight', lambda: None)
+    monkeypatch.setattr(service, '_wait_started', lambda began: True)
+    monkeypatch.setattr(service, 'start_passthru', lambda: None)
+    monkeypatch.setattr(service.host, 'vms', lambda: [])
+    waited = []
+    monkeypatch.setattr(service, 'wait_ready', lambda began: waited.append(began))
+    assert service.start_guest([], wait_ready=False)
+    assert not waited
+    assert service.start_guest([])
+    assert len(waited) == 1
