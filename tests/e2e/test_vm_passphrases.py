@@ -8,7 +8,7 @@ WPA3-SAE, and every EAP string as a PEAP/MSCHAPv2 and a TTLS/PAP password; a sec
 character off does not.
 
 One VM boot for the module, no guest reboot per secret:
-- the role renders ALL the networks (about 70) into one wpa_supplicant.conf, so one hard
+- the role renders ALL the networks (67) into one wpa_supplicant.conf, so one hard
   secret that broke the file would break every network;
 - the far side offers them all at once: one access point (BSS) per passphrase on the one far
   hwsim radio (hostapd bss= sections, air.set_air_multi, which writes each secret in a form
@@ -20,7 +20,11 @@ One VM boot for the module, no guest reboot per secret:
 - the test selects each network in turn the way a user would: wpa_cli on the laptop through
   the boot service's socket pass-through (select_network ID), then `status` must say
   COMPLETED on that network id, that SSID and that access point's BSSID, and hostapd's own
-  log must show the station connected to that BSS.
+  log must show the station connected to that BSS; for EAP, a full TLS handshake, the inner
+  method and EAP success for this very association (the far side caches no PMKSA).
+Negative controls, in the same file and boot: a WPA2-PSK, a WPA3-SAE, a PEAP and a TTLS network
+whose secret is one character off must not associate (WRONG_KEY; the SAE confirm rejected;
+EAP failure).
 EAP identities that contain '"' cannot be written in hostapd's eap_user file (identity between
 two '"', no escape): those networks use identity `userN` and keep the hard string as their
 password and their anonymous (phase 1) identity, which the far side's `*` entry accepts.
