@@ -5,9 +5,9 @@
 
 No service, no simulated bhyve checks, no guest init contract: the same kernel and initramfs
 (wifibox_lab.guest.image.ensure()) with a small cpio appended (the kernel unpacks concatenated
-archives) holding /floor.sh, booted with rdinit=/floor.sh. The script loads hwsim, starts the
-far side of the air (the image's own lab-air), wpa_supplicant with a fixed config, udhcpc on
-wlan0, NAT, udhcpd on eth0, and prints `floor: STEP SECONDS` (the guest's uptime) on the
+archives) holding /floor.sh, booted with rdinit=/floor.sh. The script brings eth0 up first,
+loads hwsim, starts the far side of the air (the image's own lab-air) and waits for it, then
+wpa_supplicant with a fixed config, udhcpc on wlan0, NAT, udhcpd on eth0, and prints `floor: STEP SECONDS` (the guest's uptime) on the
 console after each step, which parse_marks() reads back.
 """
 
@@ -33,6 +33,10 @@ echo /usr/bin/modprobe > /proc/sys/kernel/modprobe
 for m in virtio_pci virtio_net e1000 9pnet_virtio 9p af_packet; do modprobe $m 2>/dev/null; done
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 labair /lab/air
 mark init
+# the LAN side first: e1000's link takes seconds to come up, and nothing Wi-Fi waits for it
+ip link set lo up
+ip link set eth0 up
+ip addr add @SUBNET@.1/24 dev eth0
 modprobe mac80211_hwsim radios=2
 /usr/sbin/lab-air &
 while [ ! -e /sys/class/net/wlan0 ]; do sleep 0.05; done
@@ -46,8 +50,10 @@ network={
 	scan_freq=@FREQ@
 }
 EOC
-ip link set lo up
 ip link set wlan0 up
+# the far side's access point beacons before the first scan (a scan that misses it costs a
+# whole scan interval): the floor knows the world, the product cannot
+until grep -q '^air up' /lab/air/log/air.log 2>/dev/null; do sleep 0.05; done
 wpa_supplicant -B -s -i wlan0 -D nl80211 -c /tmp/wpa.conf
 until wpa_cli -p /run/wpa_supplicant -i wlan0 status 2>/dev/null | grep -q wpa_state=COMPLETED; do sleep 0.05; done
 mark associated
@@ -64,11 +70,9 @@ mark wlan0_lease
 echo 1 > /proc/sys/net/ipv4/ip_forward
 iptables -t nat -A POSTROUTING -o wlan0 -j MASQUERADE
 mark nat
-ip link set eth0 up
-ip addr add @SUBNET@.1/24 dev eth0
 printf 'start @SUBNET@.10\nend @SUBNET@.20\ninterface eth0\noption subnet 255.255.255.0\noption router @SUBNET@.1\nlease_file /tmp/udhcpd.leases\n' > /tmp/udhcpd.conf
 touch /tmp/udhcpd.leases
-udhcpd /tmp/udhcpd.conf
+udhcpd -a 100 /tmp/udhcpd.conf
 mark dhcpd
 while :; do sleep 3600; done
 """
