@@ -43,6 +43,12 @@ exit 0
 """
 
 
+def _lab_append():
+    """The lab runner's kernel options for TCG overhead (the product's guest boots with them too)."""
+    from wifibox_lab.guest import runner  # pylint: disable=import-outside-toplevel
+    return list(runner.LAB_APPEND)
+
+
 def floor_round(work, kernel, initrd, timeout=300):
     """One boot of the floor to online. -> {step: host seconds since qemu's start}."""
     from wifibox_lab.guest import air  # pylint: disable=import-outside-toplevel
@@ -64,7 +70,8 @@ def floor_round(work, kernel, initrd, timeout=300):
         argv = ['ip', 'netns', 'exec', ns, 'qemu-system-x86_64', '-accel', 'tcg,tb-size=64', '-machine', 'pc',
                 '-m', '256', '-smp', '1', '-display', 'none', '-nodefaults', '-no-user-config',
                 '-kernel', kernel, '-initrd', initrd,
-                '-append', 'console=ttyS0 quiet panic=-1 loglevel=4 rdinit=/floor.sh wifibox_lab.wifi=1',
+                '-append', ' '.join(['console=ttyS0', 'quiet', 'panic=-1', 'loglevel=4', 'rdinit=/floor.sh',
+                                     'wifibox_lab.wifi=1'] + _lab_append()),
                 '-serial', 'file:' + console,
                 '-netdev', 'tap,id=n0,ifname=fl0,script=no,downscript=no', '-device', 'e1000,netdev=n0',
                 '-virtfs', 'local,path=%s,mount_tag=labair,security_model=none,id=labair'

@@ -111,3 +111,51 @@ def test_image_cache_key_follows_the_guest_files(tmp_path, monkeypatch):
     changed = image.inputs()
     assert image.input_hash(changed) != first
     assert json.dumps(changed)  # all of it is plain data (build.json)
+
+
+def _elf(pvh=True):
+    """A minimal 64-bit ELF with one PT_NOTE segment: Xen's PHYS32_ENTRY note, or another."""
+    import struct
+    ntype = image.XEN_ELFNOTE_PHYS32_ENTRY if pvh else 6
+    note = struct.pack("<III", 4, 4, ntype) + b"Xen\0" + struct.pack("<I", 0x1000000)
+    phoff, noteoff = 64, 64 + 56
+    header = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x1000000, phoff,
+                                                              0, 0, 64, 56, 1, 64, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 4, 4, noteoff, 0, 0, len(note), len(note), 4)
+    return header + phdr + note
+
+
+def _bzimage(payload, version=0x20f, setup_sects=1):
+    """A bzImage's setup header (boot protocol) with `payload` where payload_offset says."""
+    import struct
+    head = bytearray((setup_sects + 1) * 512)
+    head[0x1f1] = setup_sects
+    head[0x202:0x206] = b"HdrS"
+    head[0x206:0x208] = struct.pack("<H", version)
+    head[0x248:0x250] = struct.pack("<II", 16, len(payload))
+    return bytes(head) + b"\0" * 16 + payload + b"\0" * 8
+
+
+def test_the_kernel_is_taken_out_of_its_bzimage_for_a_pvh_boot():
+    import gzip
+    import lzma
+    for pack in (lambda d: lzma.compress(d, format=lzma.FORMAT_XZ), gzip.compress):
+        elf, why = image.pvh_vmlinux(_bzimage(pack(_elf())))
+        assert why is None and elf == _elf()
+    assert image.pvh_vmlinux(_bzimage(lzma.compress(_elf(pvh=False)))) == (
+        None, "the kernel has no PVH entry note (CONFIG_PVH)")
+    assert image.pvh_vmlinux(_bzimage(b"\x28\xb5\x2f\xfd" + b"z" * 20))[1].startswith("payload compression")
+    assert image.pvh_vmlinux(_bzimage(gzip.compress(_elf()), version=0x207))[1] == "boot protocol older than 2.08"
+    assert image.pvh_vmlinux(b"\0" * 4096) == (None, "not a bzImage")
+
+
+def test_the_runner_boots_a_bzimage_or_a_pvh_vmlinux(tmp_path):
+    for kernel in (b"HdrS", _elf()):
+        vm = _vm(tmp_path, [])
+        with open(tmp_path / "esp.img", "wb") as f:
+            f.write(kernel if kernel != b"HdrS" else b"\0" * 0x202 + kernel + b"\0" * 16)
+        argv, _ = runner.qemu_argv(vm, FILES)
+        assert "-kernel %s/esp.img" % tmp_path in " ".join(argv)
+    (tmp_path / "esp.img").write_bytes(_elf(pvh=False))
+    with pytest.raises(runner.GuestError, match="not a bootable lab guest image"):
+        runner.qemu_argv(vm, FILES)

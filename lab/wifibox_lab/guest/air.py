@@ -239,3 +239,144 @@ def make_certs(d, client="alice"):
         ossl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
              "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", name + ".pem")
     return d
+
+
+# ---- the far side for any printable secret: several access points on the one far radio ----
+#
+# What hostapd 2.10 reads (hostapd/config_file.c, and the hostapd.conf/hostapd.eap_user
+# documentation):
+# - hostapd.conf: a line whose first character is '#' is a comment; otherwise only the '\n' is
+#   cut and the value is everything after the first '='. So `wpa_passphrase=VALUE` keeps every
+#   printable character as is (quotes, '\', a '#' anywhere, leading and trailing spaces); its
+#   length must be 8..63. `wpa_psk=` takes a raw PSK of 64 hex digits.
+# - SAE uses wpa_passphrase when no sae_password is set. sae_password is avoided: it parses the
+#   suffixes |mac=, |vlanid=, |pk= and |id= out of the value.
+# - eap_user: a phase 2 identity is read between two '"' with no escape, so an identity that
+#   contains '"' cannot be written (EAP_IDENTITY_OK says which can); a password is either
+#   quoted (same limit) or unquoted hex, which takes any bytes: the hex form is used.
+
+PRINTABLE = "".join(chr(c) for c in range(32, 127))
+MULTI_SECURITIES = ("wpa2_psk", "wpa3_sae", "wpa2_wpa3", "wpa2_eap")
+MAX_BSS = 63
+FAR_MAC = "02:00:00:00:01:00"  # the far radio (hwsim's second), the first BSS's BSSID
+
+
+def _printable(what, text):
+    bad = sorted(set(c for c in text if c not in PRINTABLE))
+    if bad:
+        raise ValueError("%s: only printable ASCII (32..126) can be written; found %s"
+                         % (what, ", ".join("0x%02x" % ord(c) for c in bad)))
+
+
+def is_hex_psk(psk):
+    return len(psk) == 64 and all(c in "0123456789abcdefABCDEF" for c in psk)
+
+
+def psk_lines(security, psk):
+    """hostapd.conf lines that give hostapd this WPA passphrase / SAE password byte for byte."""
+    _printable("the passphrase", psk)
+    if security == "wpa2_psk" and is_hex_psk(psk):
+        return ["wpa_psk=%s" % psk.lower()]
+    if security in ("wpa3_sae", "wpa2_wpa3") and is_hex_psk(psk):
+        raise ValueError("a 64-hex-digit raw PSK is no SAE password (SAE needs the password itself)")
+    if not 8 <= len(psk) <= 63:
+        raise ValueError("wpa_passphrase takes 8..63 characters, not %d" % len(psk))
+    return ["wpa_passphrase=%s" % psk]
+
+
+def bssid(index):
+    """BSSID of the index-th BSS: the far radio's address with the last byte = index (hostapd
+    takes BSSIDs that differ from the radio's own address in its low bits only)."""
+    if not 0 <= index <= MAX_BSS:
+        raise ValueError("BSS index %d: 0..%d" % (index, MAX_BSS))
+    return FAR_MAC[:-2] + "%02x" % index
+
+
+def multi_hostapd_conf(bsses, beacon_int=300):
+    """hostapd.conf with one BSS per item on the far radio (wlan1, then bss=wlan1-N).
+
+    bsses: [{"ssid": ..., "security": wpa2_psk|wpa3_sae|wpa2_wpa3|wpa2_eap, "psk": ...}, ...]; an EAP BSS
+    serves eap_user_file (see multi_eap_users_file)."""
+    if not 1 <= len(bsses) <= MAX_BSS + 1:
+        raise ValueError("1..%d access points, not %d" % (MAX_BSS + 1, len(bsses)))
+    ssids = [b["ssid"] for b in bsses]
+    if len(set(ssids)) != len(ssids):
+        raise ValueError("every access point needs its own SSID: %r" % ssids)
+    lines = ["driver=nl80211", "hw_mode=g", "channel=%d" % CHANNEL, "beacon_int=%d" % beacon_int,
+             "ctrl_interface=/run/hostapd-air", "logger_stdout=-1", "logger_stdout_level=1"]
+    for i, b in enumerate(bsses):
+        ssid, security = b["ssid"], b["security"]
+        if not re.match(r"^[A-Za-z0-9._-]{1,32}$", ssid):
+            raise ValueError("SSID %r: 1-32 letters, digits, '.', '_' or '-'" % ssid)
+        lines += ["", "interface=wlan1" if i == 0 else "bss=wlan1-%d" % i, "bridge=br0"]
+        if i:
+            lines.append("bssid=%s" % bssid(i))
+        lines.append("ssid=%s" % ssid)
+        if security == "wpa2_psk":
+            lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK", "rsn_pairwise=CCMP"] + psk_lines(security, b["psk"])
+        elif security == "wpa3_sae":
+            lines += ["wpa=2", "wpa_key_mgmt=SAE", "rsn_pairwise=CCMP", "ieee80211w=2"] + \
+                psk_lines(security, b["psk"])
+        elif security == "wpa2_wpa3":  # transition mode: WPA2-PSK and SAE stations, one passphrase
+            lines += ["wpa=2", "wpa_key_mgmt=WPA-PSK SAE", "rsn_pairwise=CCMP", "ieee80211w=1"] + \
+                psk_lines(security, b["psk"])
+        elif security == "wpa2_eap":
+            lines += ["wpa=2", "wpa_key_mgmt=WPA-EAP", "rsn_pairwise=CCMP", "ieee8021x=1",
+                      "eap_server=1", "eap_user_file=/lab/air/eap_users",
+                      "ca_cert=/lab/air/certs/ca.pem", "server_cert=/lab/air/certs/server.pem",
+                      "private_key=/lab/air/certs/server.key",
+                      # every association runs the whole EAP exchange (no PMKSA from a former one)
+                      "disable_pmksa_caching=1"]
+        else:
+            raise ValueError("unknown security %r; known: %s" % (security, ", ".join(MULTI_SECURITIES)))
+    return "\n".join(lines) + "\n"
+
+
+def eap_identity_ok(identity):
+    """Whether hostapd's eap_user file can hold this phase 2 identity exactly (see above)."""
+    return bool(identity) and '"' not in identity and all(c in PRINTABLE for c in identity)
+
+
+def multi_eap_users_file(users):
+    """eap_user: any phase 1 identity (anonymous) may use PEAP or TTLS; then each phase 2
+    identity with its password in hex (any printable password, '"' and '#' included).
+
+    users: [(identity, password), ...]; identity must pass eap_identity_ok."""
+    lines = ["* PEAP,TTLS"]
+    seen = set()
+    for identity, password in users:
+        if not eap_identity_ok(identity):
+            raise ValueError("EAP identity %r: hostapd reads an identity between two '\"' with no "
+                             "escape, so it cannot contain '\"'" % identity)
+        if identity in seen:
+            raise ValueError("EAP identity %r twice: hostapd takes the first" % identity)
+        seen.add(identity)
+        _printable("the EAP password of %r" % identity, password)
+        if not password:
+            raise ValueError("the EAP password of %r is empty" % identity)
+        lines.append('"%s" MSCHAPV2,TTLS-MSCHAPV2,TTLS-PAP %s [2]'
+                     % (identity, password.encode("ascii").hex()))
+    return "\n".join(lines) + "\n"
+
+
+def set_air_multi(lp, bsses, certs=None, eap_users=(), page=PAGE, beacon_int=300):
+    """Several access points at once on the far radio, each with its own SSID and secret (any
+    printable passphrase, SAE password or EAP password): the guest picks one by SSID. IPv4
+    only (dnsmasq, the page). Like set_air, it takes effect at the VM's next boot. -> air dir."""
+    text = multi_hostapd_conf(bsses, beacon_int)
+    eap = any(b["security"] == "wpa2_eap" for b in bsses)
+    users = multi_eap_users_file(eap_users) if eap else None
+    if eap and not certs:
+        raise ValueError("wpa2_eap needs certs=make_certs(dir)")
+    d = air_dir(lp.dir)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(os.path.join(d, "www"))
+    os.makedirs(os.path.join(d, "log"))
+    _write(d, "hostapd.conf", text, 0o600)
+    if eap:
+        shutil.copytree(certs, os.path.join(d, "certs"))
+        _write(d, "eap_users", users, 0o600)
+    _write(d, "dnsmasq.conf", DNSMASQ.format(s=SUBNET, p=PREFIX6))
+    _write(os.path.join(d, "www"), "index.html", page + "\n")
+    return d
