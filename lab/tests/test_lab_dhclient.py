@@ -277,7 +277,7 @@ def test_dhclient_conf_interface_block_overrides_and_mistakes_are_warnings(lab_l
     # timeout 2 from before the block (timeout 90 was swallowed, timeout 120 comes after it)
     assert lines[-2:] == ["No DHCPOFFERS received.",
                           "No working leases in persistent database - sleeping."], err
-    assert took < 10, (took, err)
+    assert took < 45, (took, err)  # timeout 2, not 90 or 120 (wide margin: a loaded CI)
     discovers = [line for line in lines if line.startswith("DHCPDISCOVER")]
     assert discovers and all(re.fullmatch(r"DHCPDISCOVER on wifibox0 to 255\.255\.255\.255 port 67 interval [1-3]",
                                           line) for line in discovers), err
@@ -287,8 +287,8 @@ def test_dhclient_conf_interface_block_overrides_and_mistakes_are_warnings(lab_l
     assert alive(lp, pid)
     dhcp.start()
     answered = time.monotonic()
-    assert wait_for(lambda: inet(lp), 20), run(lp, "cat", "/var/log/messages")[1][-2000:]
-    assert time.monotonic() - answered < 15
+    assert wait_for(lambda: inet(lp), 90), run(lp, "cat", "/var/log/messages")[1][-2000:]
+    assert time.monotonic() - answered < 60  # not FreeBSD's default retry of 300 s
     assert daemon_pid(lp) == pid
 
 
@@ -307,4 +307,4 @@ def test_dhclient_conf_missing_or_other_interfaces_keep_the_defaults(lab_laptop,
     start = time.monotonic()
     rc, out, err = run(lp, "dhclient", "wifibox0", timeout=60)
     assert rc == 0 and err.splitlines()[-1] == "No working leases in persistent database - sleeping.", err
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 40  # timeout 3, not the default 60 (wide margin: a loaded CI)

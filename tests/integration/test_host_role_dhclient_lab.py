@@ -74,20 +74,21 @@ def test_the_block_keeps_the_users_lines_and_brings_the_lease_within_seconds(lab
     server = lab_dhclient.DhcpServer(lp, str(tmp_path))
     try:
         began = time.monotonic()
-        rc, _, err = lab_dhclient.run(lp, 'dhclient', 'wifibox0', timeout=120)
+        rc, _out, err = lab_dhclient.run(lp, 'dhclient', 'wifibox0', timeout=120)
         assert rc == 0 and err.splitlines()[-1] == 'No working leases in persistent database - sleeping.', err
         assert 'dhclient.conf line' not in err, err  # the role's block parses without a warning
-        assert 9 <= time.monotonic() - began < 20, err
+        # it gave up after the block's timeout, not FreeBSD's default of 60 s (wide margins: a loaded CI)
+        assert 9 <= time.monotonic() - began < 55, err
         time.sleep(2)
         # ... then the guest's DHCP server answers: the lease comes within retry 3 s + a DISCOVER,
-        # not after FreeBSD's retry of 300 s
+        # not after FreeBSD's retry of 300 s (the bound leaves a loaded CI a wide margin)
         server.start()
         answered = time.monotonic()
-        assert lab_dhclient.wait_for(lambda: lab_dhclient.inet(lp), 30), lp.read_file('/var/log/messages')[-2000:]
-        assert time.monotonic() - answered < 10
+        assert lab_dhclient.wait_for(lambda: lab_dhclient.inet(lp), 90), lp.read_file('/var/log/messages')[-2000:]
+        assert time.monotonic() - answered < 60
     finally:
-        lab_dhclient.run(lp, 'sh', '-c', 'test -f %s && kill $(cat %s)' % (lab_dhclient.PIDFILE,
-                                                                          lab_dhclient.PIDFILE))
+        pidfile = lab_dhclient.PIDFILE
+        lab_dhclient.run(lp, 'sh', '-c', 'test -f %s && kill $(cat %s)' % (pidfile, pidfile))
         server.close()
 
     # static addresses: the block goes, the user's lines stay

@@ -207,7 +207,7 @@ def test_start_guest_without_readiness_wait_does_not_probe(service, monkeypatch)
     monkeypatch.setattr(service, 'start_passthru', lambda: None)
     monkeypatch.setattr(service.host, 'vms', lambda: [])
     waited = []
-    monkeypatch.setattr(service, 'wait_ready', lambda began: waited.append(began))
+    monkeypatch.setattr(service, 'wait_ready', waited.append)
     assert service.start_guest([], wait_ready=False)
     assert not waited
     assert service.start_guest([])
