@@ -122,6 +122,11 @@ def _diagnostics(lp):
     return '\n'.join(out)
 
 
+def _why(res, lp):
+    """The stations' results and the diagnostics, as one str (pytest shows a str message whole)."""
+    return '%r\n%s' % (res, _diagnostics(lp))
+
+
 def _results(lp, names, timeout=180):
     """Wait until every station has its outcome (lease or none, and peers after a lease)."""
     from wifibox_lab import api
@@ -181,8 +186,8 @@ def test_wpa2_psk_stations_lease_and_fetch_isolated_and_a_wrong_passphrase_is_re
     for name in ('sta1', 'sta2'):
         lease = res[name]['lease']
         assert lease and re.match(r'^192\.168\.0\.\d+$', lease['ip']) and lease['router'] == '192.168.0.1', \
-            (res, _diagnostics(lp))
-        assert (res[name]['page'] or '').strip() == PAGE, (res, _diagnostics(lp))
+            _why(res, lp)
+        assert (res[name]['page'] or '').strip() == PAGE, _why(res, lp)
     # through the guest's MASQUERADE and the host's pf NAT: the wired side sees the laptop's em1
     assert re.search(r'^172\.16\.5\.2 - - .*"GET /page', wired.requests(), re.M), wired.requests()
     # client isolation: the two stations cannot reach each other
@@ -216,8 +221,8 @@ def test_security_mode_by_rerender_and_guest_restart(ap, security, isolation, wp
     record_time('access_point_restart_to_results', time.monotonic() - start, security=security)
     for name in ('sta1', 'sta2'):
         lease = res[name]['lease']
-        assert lease and lease['ip'].startswith('192.168.0.'), (res, _diagnostics(lp))
-        assert (res[name]['page'] or '').strip() == PAGE, (res, _diagnostics(lp))
+        assert lease and lease['ip'].startswith('192.168.0.'), _why(res, lp)
+        assert (res[name]['page'] or '').strip() == PAGE, _why(res, lp)
     # isolation on: the stations cannot reach each other; off: they can (so the check can fail)
     assert res['sta1']['peers'] == {res['sta2']['lease']['ip']: 'fail' if isolation else 'ok'}, \
-        (res, _diagnostics(lp))
+        _why(res, lp)
