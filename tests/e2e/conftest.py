@@ -53,3 +53,10 @@ def module_laptop(lab_root, request):
     lp = api.up(name, root=lab_root)
     yield lp
     lp.destroy()
+
+
+@pytest.fixture(scope='session')
+def certs(tmp_path_factory):
+    """A CA, a server and a client certificate for the far side's EAP (PEAP, TTLS, TLS), made once."""
+    from wifibox_lab.guest import air
+    return air.make_certs(str(tmp_path_factory.mktemp('certs')))

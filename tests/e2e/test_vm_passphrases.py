@@ -101,12 +101,6 @@ APS, USERS, CASES = _plan()
 
 
 @pytest.fixture(scope='module')
-def certs(tmp_path_factory):
-    from wifibox_lab.guest import air
-    return air.make_certs(str(tmp_path_factory.mktemp('certs')))
-
-
-@pytest.fixture(scope='module')
 def box(module_laptop, guest_image, certs):
     from wifibox_lab.guest import air
     start = time.monotonic()

@@ -45,12 +45,6 @@ def _networks(certs):
 
 
 @pytest.fixture(scope='module')
-def certs(tmp_path_factory):
-    from wifibox_lab.guest import air
-    return air.make_certs(str(tmp_path_factory.mktemp('certs')))
-
-
-@pytest.fixture(scope='module')
 def box(module_laptop, guest_image, certs):
     start = time.monotonic()
     the_box = Wifibox(module_laptop).prepare(_networks(certs))
